@@ -1,0 +1,30 @@
+//! ximf — XIMF-profiled e-mail as Unix filters.
+//!
+//! # Architecture
+//!
+//! The library does the work; the `ximf` binary (`src/main.rs`, `src/cli/`) only turns flags
+//! into library calls and results into exit codes. The library never prints, never exits,
+//! never reads environment variables and never reads the clock behind the caller's back:
+//! time comes in through [`clock::Clock`].
+//!
+//! - [`profile`]: XIMF 2.0 profiles as the field writes them — catalogs, instance file sets
+//!   (headers, dictionary, ihm, rules), external value lists — compiled into plain structs
+//!   ([`profile::model`]), plus lint diagnostics and the profiles built into the binary.
+//! - [`message`]: the raw message bytes and a parsed view; header-section edits that keep every
+//!   other byte and the input's line endings ([`message::eol`]).
+//! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
+//! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
+//! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
+//! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod error;
+pub mod message;
+pub mod profile;
+pub mod report;
+pub mod stamp;
+pub mod verify;
+
+pub use error::{Error, ErrorClass, Result};

@@ -1,0 +1,2 @@
+//! XIMF profiles (filled by the profile-engine work).
+pub mod model;

@@ -1,0 +1,1 @@
+//! Stamping: chosen values → XIMF header fields.

@@ -1,0 +1,1 @@
+//! Header-level verification of a message against its XIMF instance.
