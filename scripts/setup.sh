@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(pkg-config libssl-dev libclang-dev clang
       openssl gnupg gpgsm sq libxml2-utils mutt procmail
-      dovecot-core dovecot-sieve postfix hyperfine)
+      dovecot-core dovecot-sieve postfix hyperfine time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,6 +12,8 @@
 //!   ([`profile::model`]), plus lint diagnostics and the profiles built into the binary.
 //! - [`message`]: the raw message bytes and a parsed view; header-section edits that keep every
 //!   other byte and the input's line endings ([`message::eol`]).
+//! - [`check`]: the conformance rules shared by stamp and verify: value membership, counts,
+//!   syntax, `linkedValue`, `association`, `constraint`.
 //! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
 //! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
@@ -19,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod clock;
 pub mod error;
 pub mod message;

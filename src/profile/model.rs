@@ -132,6 +132,8 @@ impl HeaderDef {
 /// The value content of a header: one of the XSD's alternatives.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "node", content = "lists", rename_all = "lowercase")]
+// Built once per profile and matched everywhere: boxing variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum HeaderBody {
     /// One or more `set`s (closed lists; several = alternatives chosen by `linkedValue`).
     Sets(Vec<ValueList>),
@@ -195,6 +197,8 @@ pub struct ValueList {
 /// An item of a list.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "node", rename_all = "lowercase")]
+// Built once per profile and matched everywhere: boxing variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A `string`.
     String(StringValue),
@@ -290,7 +294,10 @@ impl Dictionary {
     /// `MAKE NO COPY` work without a dictionary entry).
     pub fn label<'a>(&'a self, ilk: &'a str, lang: &str) -> &'a str {
         let primary = lang.split('-').next().unwrap_or(lang);
-        let exact = self.locales.iter().find(|(l, _)| l.eq_ignore_ascii_case(lang));
+        let exact = self
+            .locales
+            .iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(lang));
         let by_prefix = self.locales.iter().find(|(l, _)| {
             l.split('-')
                 .next()

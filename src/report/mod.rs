@@ -1,5 +1,7 @@
 //! The verification report (design.md §5).
 
+pub mod render;
+
 use serde::Serialize;
 
 /// How bad a finding is.

@@ -1,1 +1,276 @@
-//! Header-level verification of a message against its XIMF instance.
+//! Header-level verification: a message checked against its XIMF instance (design.md §5,
+//! spec §2.6 [REC]).
+//!
+//! Unlike Trustedbird, which reads past the header section and looks `X-XIMF-NAME` up
+//! case-sensitively (traps 16, 19), we parse only the header section, match names
+//! case-insensitively and warn where Trustedbird would not have recognised the message.
+
+use crate::check::{self, Assigned, Problem};
+use crate::message::Message;
+use crate::profile::{Instance, Profile};
+use crate::report::{ProfileInfo, Report, Severity};
+use crate::stamp::{NAME_FIELD, VERSION_FIELD, compat_fields, is_ximf_field};
+
+/// Header fields in the X-XIMF namespace that no instance declares but ximf itself knows.
+const KNOWN_FIELDS: [&str; 5] = [
+    NAME_FIELD,
+    VERSION_FIELD,
+    "X-XIMF-Correspondance-Type",
+    "X-XIMF-Correspondence-Type",
+    "X-XIMF-Verify",
+];
+
+/// How to verify.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// Check against this instance instead of the one `X-XIMF-NAME` names.
+    pub instance: Option<String>,
+    /// The agent the command acts as, for rule scoping (`mda` by default).
+    pub agent: String,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            instance: None,
+            agent: "mda".to_owned(),
+        }
+    }
+}
+
+/// Checks the XIMF header fields of `message` against `profile`. Never fails: every problem is a
+/// finding in the report.
+pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Report {
+    let mut report = Report::default();
+    let bytes = message.bytes();
+    let names: Vec<_> = message.get_all(NAME_FIELD).collect();
+    if names.len() > 1 {
+        report.push(
+            "duplicate-header",
+            Severity::Error,
+            Some(NAME_FIELD),
+            format!(
+                "{} {NAME_FIELD} fields; the instance is ambiguous",
+                names.len()
+            ),
+        );
+    }
+    if let Some(f) = names.first()
+        && f.name != NAME_FIELD
+    {
+        report.push(
+            "field-name-case",
+            Severity::Warning,
+            Some(&f.name),
+            format!(
+                "spelled '{}'; Trustedbird only recognises '{NAME_FIELD}'",
+                f.name
+            ),
+        );
+    }
+    let named = names.first().map(|f| f.value(bytes));
+    let wanted = opts.instance.clone().or(named.clone());
+    let instance = match &wanted {
+        Some(name) => match profile.instance(name) {
+            Some(i) => Some(i),
+            None => {
+                report.push(
+                    "unknown-instance",
+                    Severity::Error,
+                    Some(NAME_FIELD),
+                    format!(
+                        "instance '{name}' is not in the profile; known: {}",
+                        profile
+                            .instances
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                None
+            }
+        },
+        None => match profile.instances.iter().find(|i| i.plain) {
+            // A catalog with a plain `smtp` entry accepts plain mail; one without does not.
+            Some(plain) => Some(plain),
+            None => {
+                report.push(
+                    "missing-instance-name",
+                    Severity::Error,
+                    Some(NAME_FIELD),
+                    "no X-XIMF-NAME field and the profile has no plain instance",
+                );
+                None
+            }
+        },
+    };
+    if let (Some(i), Some(n)) = (instance, &named)
+        && opts.instance.is_some()
+        && !i.name.eq_ignore_ascii_case(n.trim())
+    {
+        report.push(
+            "instance-mismatch",
+            Severity::Error,
+            Some(NAME_FIELD),
+            format!("message names instance '{n}', checked against '{}'", i.name),
+        );
+    }
+    if let Some(i) = instance {
+        report.profile = ProfileInfo {
+            instance: Some(i.name.clone()),
+            version: Some(i.ximf_version.clone()),
+            correspondence: None,
+        };
+        check_instance(message, i, opts, &mut report);
+    }
+    report.finish();
+    report
+}
+
+fn check_instance(
+    message: &Message,
+    instance: &Instance,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) {
+    let bytes = message.bytes();
+    if !instance.plain {
+        check_version(message, instance, report);
+    }
+    let mut assigned = Assigned::default();
+    for h in &instance.headers {
+        let fields: Vec<_> = message.get_all(&h.name).collect();
+        if fields.len() > 1 {
+            report.push(
+                "duplicate-header",
+                Severity::Error,
+                Some(&h.name),
+                format!("{} fields; XIMF never repeats a field", fields.len()),
+            );
+        }
+        if let Some(f) = fields.first() {
+            let items = check::split_items(h, &f.value(bytes));
+            if !items.is_empty() {
+                assigned.entries.push((h, items));
+            }
+        }
+    }
+    let (outcomes, problems) = check::check_rules(instance, &assigned, &opts.agent);
+    add(report, problems);
+    // Technical headers must carry the technical values of the display values (spec §1.4).
+    for h in &instance.headers {
+        let Some(tn) = &h.technical_name else {
+            continue;
+        };
+        let expected = outcomes
+            .iter()
+            .find(|o| std::ptr::eq(o.header, h))
+            .and_then(|o| o.technical());
+        let actual = message.get(tn).map(|f| f.value(bytes));
+        let bad = |msg: String| Problem::error("technical-mismatch", tn, msg);
+        match (expected, actual) {
+            (Some(e), None) => add(
+                report,
+                vec![Problem::error(
+                    "missing-technical-header",
+                    tn,
+                    format!("expected '{e}' for the value of {}", h.name),
+                )],
+            ),
+            (Some(e), Some(a)) if !same_items(&e, &a) => add(
+                report,
+                vec![bad(format!(
+                    "'{a}' does not match {} (expected '{e}')",
+                    h.name
+                ))],
+            ),
+            (None, Some(a)) if assigned.entries.iter().all(|(d, _)| !std::ptr::eq(*d, h)) => add(
+                report,
+                vec![bad(format!("'{a}' present without {}", h.name))],
+            ),
+            _ => {}
+        }
+    }
+    // Compatibility aliases present on the message must agree with the XIMF values.
+    for (name, expected) in compat_fields(instance, &outcomes, &opts.agent) {
+        if let Some(f) = message.get(&name) {
+            let actual = f.value(bytes);
+            if !same_items(&expected, &actual) {
+                report.push(
+                    "compat-mismatch",
+                    Severity::Warning,
+                    Some(&name),
+                    format!("'{actual}' does not match the XIMF value (expected '{expected}')"),
+                );
+            }
+        }
+    }
+    for f in message.fields() {
+        let declared = instance.headers.iter().any(|h| {
+            f.name_is(&h.name) || h.technical_name.as_deref().is_some_and(|t| f.name_is(t))
+        });
+        if is_ximf_field(&f.name) && !declared && !KNOWN_FIELDS.iter().any(|k| f.name_is(k)) {
+            report.push(
+                "undeclared-header",
+                Severity::Warning,
+                Some(&f.name),
+                format!("not declared by instance {}", instance.name),
+            );
+        }
+    }
+}
+
+fn check_version(message: &Message, instance: &Instance, report: &mut Report) {
+    match message.get(VERSION_FIELD) {
+        None => report.push(
+            "missing-version",
+            Severity::Warning,
+            Some(VERSION_FIELD),
+            "no X-XIMF-Version field",
+        ),
+        Some(f) => {
+            let v = f.value(message.bytes());
+            // Informational only: senders in the field put the profile revision there too.
+            if v.trim() != instance.ximf_version {
+                report.push(
+                    "version-mismatch",
+                    Severity::Warning,
+                    Some(VERSION_FIELD),
+                    format!(
+                        "'{v}', the instance's ximfVersion is '{}'",
+                        instance.ximf_version
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Compares two joined values item by item, ignoring case and whitespace around separators.
+fn same_items(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.split([',', ';'])
+            .map(|p| {
+                p.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_lowercase()
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    norm(a) == norm(b)
+}
+
+fn add(report: &mut Report, problems: Vec<Problem>) {
+    for p in problems {
+        let sev = if p.warning {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        report.push(p.code, sev, Some(&p.header), p.message);
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Header-level benchmark: ximf stamp and ximf verify on a 4 KiB and a 64 MiB message, measured in
+# the same run as the peer formail (procmail's header editor: adding fields, extracting a field)
+# and cat (the copy floor). Prints hyperfine tables, the ratios and ximf's peak RSS.
+# Needs hyperfine, formail (procmail) and /usr/bin/time; run scripts/setup.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+ximf=$PWD/target/release/ximf
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+make_msg() { # size_bytes file
+  { sed -n '1,/^$/p' testdata/messages/plain.eml
+    yes 'The quick brown fox jumps over the lazy dog, 0123456789 times over and again.' \
+      | head -c "$1"; } > "$2"
+}
+make_msg 4096 "$work/4k.eml"
+make_msg $((64 << 20)) "$work/64m.eml"
+sets=(--set X-XIMF-Security-Classification=example-confidential --set X-XIMF-Primary-Precedence=priority)
+fields=(-A 'X-XIMF-NAME: Example' -A 'X-XIMF-Version: 2.0'
+  -A 'X-XIMF-Security-Policy-Identifier: 1.3.6.1.4.1.32473.1.1'
+  -A 'X-XIMF-Security-Classification: example-confidential'
+  -A 'X-XIMF-Security-Classification-Identifier: 3' -A 'X-XIMF-Primary-Precedence: priority')
+
+median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median'])" "$@"; }
+
+for size in 4k 64m; do
+  msg=$work/$size.eml
+  "$ximf" stamp "${sets[@]}" "$msg" > "$work/$size.stamped"
+  echo "== $size: stamp"
+  hyperfine -w 3 -m 10 --export-json "$work/s.json" \
+    "$ximf stamp ${sets[*]} $msg > $work/out.eml" \
+    "formail ${fields[*]@Q} < $msg > $work/out2.eml" \
+    "cat $msg > $work/out2.eml"
+  x=$(median "$work/s.json" 0); f=$(median "$work/s.json" 1); c=$(median "$work/s.json" 2)
+  printf 'RATIO %s stamp: ximf/formail = %.2f  ximf/cat = %.2f\n' "$size" \
+    "$(python3 -c "print($x/$f)")" "$(python3 -c "print($x/$c)")"
+  echo "== $size: header verify"
+  hyperfine -w 3 -m 10 --export-json "$work/v.json" \
+    "$ximf verify $work/$size.stamped > /dev/null" \
+    "formail -x X-XIMF-Security-Classification < $work/$size.stamped > /dev/null" \
+    "cat $work/$size.stamped > /dev/null"
+  x=$(median "$work/v.json" 0); f=$(median "$work/v.json" 1); c=$(median "$work/v.json" 2)
+  printf 'RATIO %s verify: ximf/formail-x = %.2f  ximf/cat = %.2f\n' "$size" \
+    "$(python3 -c "print($x/$f)")" "$(python3 -c "print($x/$c)")"
+done
+for op in stamp verify; do
+  if [ $op = stamp ]; then cmd=("$ximf" stamp "${sets[@]}" "$work/64m.eml" -o "$work/out.eml")
+  else cmd=("$ximf" verify "$work/64m.stamped"); fi
+  rss=$( { /usr/bin/time -f '%M' "${cmd[@]}" > /dev/null; } 2>&1 | tail -1)
+  echo "PEAK-RSS 64m $op: $((rss / 1024)) MiB (message 64 MiB)"
+done

@@ -1,0 +1,126 @@
+//! Input and output: `-` means stdin/stdout, `-o` writes atomically (temp file + rename), and
+//! nothing reaches stdout unless the whole result is ready (style.md §2).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use ximf::{Error, Result};
+
+/// Reads the input message: a file, or stdin for `-`/none. Refuses an interactive stdin.
+pub fn read_input(file: Option<&Path>, limit: u64) -> Result<Vec<u8>> {
+    match file {
+        Some(p) if p != Path::new("-") => {
+            let f = std::fs::File::open(p).map_err(|source| Error::Input {
+                path: p.to_owned(),
+                source,
+            })?;
+            ximf::message::read_bounded(f, limit).map_err(|e| match e {
+                Error::Io(source) => Error::Input {
+                    path: p.to_owned(),
+                    source,
+                },
+                e => e,
+            })
+        }
+        _ => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(Error::Usage(
+                    "no input: stdin is a terminal\nhint: give a FILE or pipe a message in".into(),
+                ));
+            }
+            ximf::message::read_bounded(stdin.lock(), limit)
+        }
+    }
+}
+
+/// Reads a small auxiliary file (key, certificate, config).
+pub fn read_file(p: &Path) -> Result<Vec<u8>> {
+    std::fs::read(p).map_err(|source| Error::Input {
+        path: p.to_owned(),
+        source,
+    })
+}
+
+/// Refuses `-o` naming the input file: writing it would destroy the message we read.
+pub fn check_distinct(input: Option<&Path>, output: Option<&Path>) -> Result<()> {
+    if let (Some(i), Some(o)) = (input, output)
+        && i != Path::new("-")
+        && o != Path::new("-")
+    {
+        let same = match (std::fs::canonicalize(i), std::fs::canonicalize(o)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            return Err(Error::Usage(format!(
+                "{}: output is the input file\nhint: write to another file, then rename",
+                o.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where a payload goes.
+pub enum Sink {
+    /// Standard output.
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+impl Sink {
+    /// `-o FILE`, or stdout for none or `-`.
+    pub fn new(o: Option<&Path>) -> Sink {
+        match o {
+            Some(p) if p != Path::new("-") => Sink::File(p.to_owned()),
+            _ => Sink::Stdout,
+        }
+    }
+
+    /// Writes the whole payload. On stdout a closed pipe is `Error::Io(BrokenPipe)`, which the
+    /// caller maps to 74 for messages and ignores for reports.
+    pub fn write(&self, data: &[u8]) -> Result<()> {
+        match self {
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(data)?;
+                out.flush()?;
+                Ok(())
+            }
+            Sink::File(p) => write_atomic(p, data),
+        }
+    }
+}
+
+/// Writes `data` to a temporary file beside `path`, then renames it over `path`, so a reader
+/// never sees half a message.
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.ximf-{}.tmp", std::process::id()));
+    let cant = |source| Error::Output {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(cant)?;
+    let written = f.write_all(data).and_then(|_| f.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Io(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        cant(e)
+    })
+}

@@ -1,0 +1,272 @@
+//! The command line: flags → library calls, results → exit status. Handlers stay thin; the
+//! logic lives in the library (style.md §4).
+
+mod exit;
+mod io;
+mod keys;
+mod profile;
+mod protect;
+mod stamp;
+mod verify;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use ximf::{Error, Result};
+
+/// Stamp, protect and verify XIMF-profiled e-mail
+///
+/// ximf reads XIMF 2.0 profiles (Trustedbird's format), stamps outgoing messages with the
+/// correspondence headers a profile defines, and verifies incoming messages against it. Every
+/// command reads a message from FILE or stdin and is quiet on success.
+#[derive(Debug, Parser)]
+#[command(name = "ximf", version, propagate_version = true, after_help = EXIT_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Profile: an XIMF instance file, a catalog, or a directory holding one [default: built-in]
+    #[arg(short = 'p', long, global = true, value_name = "PROFILE")]
+    profile: Option<PathBuf>,
+    /// Output format of reports
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print no hints, only the one error line
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Largest message accepted, in bytes
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 64 << 20)]
+    max_size: u64,
+    /// Fix the clock (RFC 3339), for reproducible output
+    #[arg(long, global = true, hide = true, value_name = "RFC3339")]
+    now: Option<String>,
+}
+
+const EXIT_HELP: &str = "Exit status: 0 done/conforming, 1 not conforming, 64 usage, 65 bad input \
+message or value, 66 no input, 67 no key, 69 sendmail unavailable, 70 internal error, 73 cannot \
+create output, 74 I/O error, 75 temporary failure, 78 profile or configuration error.";
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people
+    Text,
+    /// One JSON object
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check, show and list XIMF profiles
+    #[command(subcommand)]
+    Profile(profile::Command),
+    /// Add the XIMF header fields of a profile instance to a message
+    Stamp(stamp::Args),
+    /// Sign and/or encrypt a message as its correspondence type demands
+    Protect(protect::ProtectArgs),
+    /// Check a message against its XIMF profile
+    Verify(verify::Args),
+    /// Decrypt an S/MIME or PGP/MIME message
+    Decrypt(protect::DecryptArgs),
+}
+
+/// What a command tells its caller besides success.
+pub enum Outcome {
+    /// Done, conforming.
+    Done,
+    /// Ran fine, but the answer is "no" (verify, lint): exit 1.
+    Negative,
+}
+
+/// Settings every handler sees.
+pub struct Ctx {
+    /// The `-p` profile path, if given.
+    pub profile: Option<PathBuf>,
+    /// Report format.
+    pub format: Format,
+    /// Unix time standing for "now".
+    pub now: i64,
+    /// `--max-size`.
+    pub max_size: u64,
+}
+
+impl Ctx {
+    /// Loads the `-p` profile, or the built-in one.
+    pub fn load_profile(&self, path: Option<&Path>) -> Result<ximf::profile::Profile> {
+        match path.or(self.profile.as_deref()) {
+            Some(p) => ximf::profile::load(p),
+            None => Ok(ximf::profile::builtin()),
+        }
+    }
+}
+
+/// Runs the program and returns its exit status; panics become 70.
+pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        // One line, as every error: logs and bounces keep only the start.
+        let what = what.lines().next().unwrap_or_default().to_owned();
+        eprintln!("ximf: internal error: panic: {what}");
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => ExitCode::from(exit::SOFTWARE),
+    }
+}
+
+fn run() -> u8 {
+    // Lets the test suite prove that a panic anywhere becomes exit 70 with one stderr line.
+    if std::env::var_os("XIMF_TEST_PANIC").is_some() {
+        panic!("XIMF_TEST_PANIC is set");
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_error(e),
+    };
+    let name = command_name(&cli.command);
+    let now = match cli.now.as_deref() {
+        Some(s) => match ximf::clock::parse_rfc3339(s) {
+            Some(t) => t,
+            None => {
+                eprintln!("ximf {name}: --now: '{s}' is not an RFC 3339 time");
+                return exit::USAGE;
+            }
+        },
+        None => ximf::clock::Clock::now(&ximf::clock::SystemClock),
+    };
+    let ctx = Ctx {
+        profile: cli.profile,
+        format: cli.format,
+        now,
+        max_size: cli.max_size,
+    };
+    let result = match cli.command {
+        Command::Profile(c) => profile::run(c, &ctx),
+        Command::Stamp(a) => stamp::run(a, &ctx),
+        Command::Protect(a) => protect::run_protect(a, &ctx),
+        Command::Verify(a) => verify::run(a, &ctx),
+        Command::Decrypt(a) => protect::run_decrypt(a, &ctx),
+    };
+    match result {
+        Ok(Outcome::Done) => 0,
+        Ok(Outcome::Negative) => exit::NONCONFORMING,
+        Err(e) => {
+            report_error(name, &e, cli.quiet);
+            exit::code(e.class())
+        }
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Profile(_) => "profile",
+        Command::Stamp(_) => "stamp",
+        Command::Protect(_) => "protect",
+        Command::Verify(_) => "verify",
+        Command::Decrypt(_) => "decrypt",
+    }
+}
+
+/// One line `ximf <command>: <what>: <why>`, then an optional `hint:` line.
+fn report_error(name: &str, e: &Error, quiet: bool) {
+    let text = e.to_string();
+    let mut lines = text.lines();
+    eprintln!("ximf {name}: {}", lines.next().unwrap_or("failed"));
+    if !quiet {
+        for l in lines.filter(|l| l.starts_with("hint: ")) {
+            eprintln!("{l}");
+        }
+    }
+}
+
+/// clap's help and version go to stdout with 0; its usage errors become one line and 64.
+fn clap_error(e: clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return exit::USAGE;
+            }
+            let _ = e.print();
+            0
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            eprintln!("ximf: {first}");
+            eprintln!("hint: try 'ximf --help'");
+            exit::USAGE
+        }
+    }
+}
+
+/// Writes a payload that is a message: a closed pipe loses mail, so it is an I/O error (74).
+pub fn emit_message(out: Option<&Path>, data: &[u8]) -> Result<()> {
+    io::Sink::new(out).write(data)
+}
+
+/// Writes a report: a reader that went away (`| head`) is not an error.
+pub fn emit_report(data: &str) -> Result<()> {
+    match io::Sink::Stdout.write(data.as_bytes()) {
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Help style (style.md §4): every command and flag has help whose first line is
+    /// capitalised and has no trailing period.
+    #[test]
+    fn help_lint() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(!about.is_empty(), "{path}: no about");
+            assert!(
+                about.chars().next().is_some_and(char::is_uppercase),
+                "{path}: {about}"
+            );
+            assert!(!about.ends_with('.'), "{path}: trailing period: {about}");
+            for a in cmd.get_arguments() {
+                if a.is_hide_set() || a.get_id() == "help" || a.get_id() == "version" {
+                    continue;
+                }
+                let h = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(!h.is_empty(), "{path} --{}: no help", a.get_id());
+                assert!(
+                    !h.ends_with('.'),
+                    "{path} --{}: trailing period",
+                    a.get_id()
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &format!("{path} {}", sub.get_name()));
+                }
+            }
+        }
+        walk(&Cli::command(), "ximf");
+    }
+}

@@ -1,0 +1,125 @@
+//! `ximf verify`.
+
+use super::keys::{KeyArgs, PolicyArgs};
+use super::{Ctx, Format, Outcome};
+use std::path::PathBuf;
+use ximf::message::{Message, Placement};
+use ximf::profile::{Instance, Profile};
+use ximf::report::render;
+use ximf::verify::{VerifyOptions, verify};
+use ximf::{Error, Result};
+
+/// Check a message against its XIMF profile
+///
+/// The instance is matched from the message's X-XIMF-NAME field (or --instance). Checks
+/// mandatory fields, values against sets and external lists, item counts, lengths, date and
+/// address syntax, technical headers, linkedValue, association and constraint rules. Exit 0 when
+/// the message conforms, 1 when it does not. With --annotate the message is written out with an
+/// X-XIMF-Verify field (and Authentication-Results for S/MIME) and the exit status is 0 whatever
+/// the verdict, so a filter never loses mail.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  ximf verify -p ximfmail-profile.xml msg.eml\n  \
+    ximf verify --format json < msg.eml\n  procmail: :0 fw\n            | ximf verify --annotate -p /etc/ximf"
+)]
+pub struct Args {
+    /// Check against this instance instead of the one the message names
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
+    /// The agent ximf acts as: rules scoped to other agents are skipped
+    #[arg(long, value_name = "AGENT", default_value = "mda",
+          value_parser = ["mua", "msa", "mta", "mda", "gateway"])]
+    agent: String,
+    /// Write the message with verdict fields added, and exit 0 whatever the verdict
+    #[arg(long)]
+    annotate: bool,
+    /// The authserv-id of the added fields [default: /etc/mailname or the host name]
+    #[arg(long, value_name = "ID", requires = "annotate")]
+    authserv_id: Option<String>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Write the annotated message here instead of stdout (atomically)
+    #[arg(short, long, value_name = "OUT", requires = "annotate")]
+    output: Option<PathBuf>,
+    /// The message (default: stdin)
+    file: Option<PathBuf>,
+}
+
+/// The instance named, or the profile's default one.
+pub fn pick_instance<'p>(profile: &'p Profile, name: Option<&str>) -> Result<&'p Instance> {
+    let known = || {
+        profile
+            .instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(n) => profile.instance(n).ok_or_else(|| {
+            Error::Config(format!(
+                "instance '{n}' is not in the profile; known: {}",
+                known()
+            ))
+        }),
+        None => profile
+            .default_instance()
+            .ok_or_else(|| Error::Config("the profile has no instance".into())),
+    }
+}
+
+fn default_authserv_id() -> String {
+    ["/etc/mailname", "/proc/sys/kernel/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .find(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Verifies the input; prints the report or writes the annotated message.
+pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
+    super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
+    let profile = ctx.load_profile(None)?;
+    args.policy.require_none(&profile)?;
+    if let Some(n) = &args.instance {
+        pick_instance(&profile, Some(n))?;
+    }
+    let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
+    let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
+    let message = match Message::parse(bytes) {
+        Ok(m) => m,
+        Err(e) => return Err(e),
+    };
+    let mut opts = VerifyOptions::default();
+    opts.instance = args.instance.clone();
+    opts.agent = args.agent.clone();
+    let report = verify(&message, &profile, &opts);
+    if args.annotate {
+        let add = render::annotation(&report, &authserv_id);
+        let bytes = message.bytes();
+        // Drop verdicts that claim our authserv-id: a sender must not pre-forge them (§5).
+        let forged = |f: &ximf::message::Field| {
+            let ours = f.name_is("Authentication-Results") || f.name_is(render::VERIFY_FIELD);
+            ours && match render::claimed_authserv_id(&f.name, &f.value(bytes)) {
+                Some(id) => id.eq_ignore_ascii_case(&authserv_id),
+                None => f.name_is(render::VERIFY_FIELD),
+            }
+        };
+        let out = message.edit(&forged, &add, Placement::Top)?;
+        super::emit_message(args.output.as_deref(), &out)?;
+        return Ok(Outcome::Done);
+    }
+    let text = match ctx.format {
+        Format::Json => render::json(&report),
+        Format::Text => render::text(&report),
+    };
+    super::emit_report(&text)?;
+    Ok(if report.passes() {
+        Outcome::Done
+    } else {
+        Outcome::Negative
+    })
+}
