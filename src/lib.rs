@@ -25,8 +25,10 @@ pub mod check;
 pub mod clock;
 pub mod error;
 pub mod message;
+pub mod policy;
 pub mod profile;
 pub mod report;
+pub mod sendmail;
 pub mod stamp;
 pub mod verify;
 

@@ -1,6 +1,8 @@
 //! The KEYS flags every crypto-capable command takes (design.md §2).
 
 use std::path::PathBuf;
+use ximf::policy::select::{Context, select};
+use ximf::policy::{CorrespondenceType, Model};
 
 /// Keys and certificates; type is detected from content.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -37,20 +39,34 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    /// Until a profile carries a correspondence policy, asking for a usage or context cannot be
-    /// satisfied: say so (78) rather than silently ignore the request.
-    pub fn require_none(&self, profile: &ximf::profile::Profile) -> ximf::Result<()> {
-        let has_policy = profile.instances.iter().any(|i| {
-            i.rules.iter().flat_map(|r| &r.kinds).any(|k| {
-                matches!(k, ximf::profile::RuleKind::Custom { provider, .. }
-                    if provider == "urn:ximf:correspondence:1")
-            })
-        });
-        match &self.usage {
-            Some(u) if !has_policy => Err(ximf::Error::Config(format!(
-                "usage '{u}': no correspondence type fits: the profile defines no correspondence policy"
-            ))),
-            _ => Ok(()),
+    /// The context: `$XIMF_CONTEXT`, then `--context` flags, then automatic `time` and `os`.
+    pub fn context(&self, now: i64) -> ximf::Result<Context> {
+        let env = std::env::var("XIMF_CONTEXT").ok();
+        Ok(Context::build(env.as_deref(), &self.context)?.with_defaults(now, std::env::consts::OS))
+    }
+
+    /// The correspondence type selected by `--usage` and the context, acting as `agent`; none
+    /// when no usage is given. A usage with no policy, or no fitting type, is exit 78.
+    pub fn select<'m>(
+        &self,
+        model: &'m Model,
+        now: i64,
+        agent: &str,
+    ) -> ximf::Result<Option<&'m CorrespondenceType>> {
+        let Some(usage) = &self.usage else {
+            if !self.context.is_empty() && model.is_empty() {
+                return Err(ximf::Error::Usage(
+                    "--context without --usage selects nothing".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        if model.is_empty() {
+            return Err(ximf::Error::Config(format!(
+                "usage '{usage}': no correspondence type fits: the profile defines no correspondence policy"
+            )));
         }
+        let ctx = self.context(now)?;
+        select(model, usage, &ctx, agent).map(Some)
     }
 }

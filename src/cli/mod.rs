@@ -90,12 +90,51 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Loads the `-p` profile, or the built-in one.
+    /// Loads the `-p` profile (or `path`), or the built-in one. A standalone correspondence model
+    /// (`cm:model`) loads the catalog it names.
     pub fn load_profile(&self, path: Option<&Path>) -> Result<ximf::profile::Profile> {
-        match path.or(self.profile.as_deref()) {
-            Some(p) => ximf::profile::load(p),
-            None => Ok(ximf::profile::builtin()),
+        Ok(self.load(path)?.profile)
+    }
+
+    /// Loads the profile and the correspondence models that stand beside it.
+    pub fn load(&self, path: Option<&Path>) -> Result<Loaded> {
+        let Some(p) = path.or(self.profile.as_deref()) else {
+            return Ok(Loaded {
+                profile: ximf::profile::builtin(),
+                models: Vec::new(),
+            });
+        };
+        match ximf::policy::parse::sniff_model_file(p)? {
+            Some((catalog, models)) => Ok(Loaded {
+                profile: ximf::profile::load(&catalog)?,
+                models,
+            }),
+            None => Ok(Loaded {
+                profile: ximf::profile::load(p)?,
+                models: Vec::new(),
+            }),
         }
+    }
+}
+
+/// A profile and its standalone correspondence models.
+pub struct Loaded {
+    /// The profile.
+    pub profile: ximf::profile::Profile,
+    /// (instance name or none for every instance, model) from a `cm:model` file.
+    pub models: Vec<(Option<String>, ximf::policy::Model)>,
+}
+
+impl Loaded {
+    /// The correspondence model of `instance`: its own `custom` rules plus the standalone ones.
+    pub fn model(&self, instance: &ximf::profile::Instance) -> Result<ximf::policy::Model> {
+        let mut m = ximf::policy::parse::from_instance(instance)?;
+        for (name, extra) in &self.models {
+            if name.as_deref().is_none_or(|n| n.eq_ignore_ascii_case(&instance.name)) {
+                m.types.extend(extra.types.iter().cloned());
+            }
+        }
+        Ok(m)
     }
 }
 

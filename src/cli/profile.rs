@@ -25,6 +25,13 @@ pub enum Command {
         /// Language of the labels (fr, en-US, ...)
         #[arg(long, value_name = "LANG", default_value = "en-US")]
         lang: String,
+        /// Explain which correspondence type this usage selects, and why
+        #[command(flatten)]
+        policy: super::keys::PolicyArgs,
+        /// The agent the selection is made for
+        #[arg(long, value_name = "AGENT", default_value = "mua",
+              value_parser = ["mua", "msa", "mta", "mda", "gateway"])]
+        agent: String,
     },
     /// List the instances of a catalog (or the built-in ones)
     List {
@@ -41,12 +48,26 @@ pub fn run(cmd: Command, ctx: &Ctx) -> Result<Outcome> {
             path,
             instance,
             lang,
+            policy,
+            agent,
         } => {
-            let profile = ctx.load_profile(path.as_deref())?;
-            let i = super::verify::pick_instance(&profile, instance.as_deref())?;
+            let loaded = ctx.load(path.as_deref())?;
+            let i = super::verify::pick_instance(&loaded.profile, instance.as_deref())?;
+            let model = loaded.model(i)?;
+            if let Some(usage) = &policy.usage {
+                let c = policy.context(ctx.now)?;
+                let verdicts = ximf::policy::select::explain(&model, usage, &c, &agent);
+                let out = explain_text(&verdicts, usage, &c);
+                super::emit_report(&out)?;
+                return Ok(if verdicts.iter().any(|v| v.matches) {
+                    Outcome::Done
+                } else {
+                    Outcome::Negative
+                });
+            }
             let out = match ctx.format {
-                Format::Json => show_json(i, &lang),
-                Format::Text => show_text(i, &lang),
+                Format::Json => show_json(i, &model, &lang),
+                Format::Text => show_text(i, &lang) + &model_text(&model),
             };
             super::emit_report(&out)?;
             Ok(Outcome::Done)
@@ -83,11 +104,38 @@ fn lint(mut paths: Vec<PathBuf>, ctx: &Ctx) -> Result<Outcome> {
     {
         paths.push(p.clone());
     }
-    let diags = if paths.is_empty() {
+    let mut diags = if paths.is_empty() {
         ximf::profile::builtin().diagnostics
     } else {
-        ximf::profile::lint::lint(&paths)
+        // A standalone correspondence model is linted through the catalog it names.
+        let mut targets = Vec::new();
+        let mut early = Vec::new();
+        for p in &paths {
+            match ximf::policy::parse::sniff_model_file(p) {
+                Ok(Some((catalog, _))) => targets.push(catalog),
+                Ok(None) => targets.push(p.clone()),
+                Err(e) => early.push(error_diag(p, e)),
+            }
+        }
+        early.extend(ximf::profile::lint::lint(&targets));
+        early
     };
+    // The correspondence policy of every instance must parse too.
+    let policy_paths: Vec<Option<PathBuf>> = if paths.is_empty() {
+        vec![None]
+    } else {
+        paths.iter().cloned().map(Some).collect()
+    };
+    for p in policy_paths {
+        let Ok(loaded) = ctx.load(p.as_deref()) else {
+            continue;
+        };
+        for i in &loaded.profile.instances {
+            if let Err(e) = loaded.model(i) {
+                diags.push(error_diag(p.as_deref().unwrap_or(std::path::Path::new("built-in")), e));
+            }
+        }
+    }
     let out = match ctx.format {
         Format::Json => {
             let list: Vec<Value> = diags
@@ -118,9 +166,15 @@ fn lint(mut paths: Vec<PathBuf>, ctx: &Ctx) -> Result<Outcome> {
 
 /// The compiled instance as JSON, with every `ilk` resolved to a label per locale (`labels`)
 /// and in the chosen language (`label`).
-fn show_json(i: &Instance, lang: &str) -> String {
+fn show_json(i: &Instance, model: &ximf::policy::Model, lang: &str) -> String {
     let mut v = serde_json::to_value(i).unwrap_or(Value::Null);
     add_labels(&mut v, i, lang);
+    if let Value::Object(map) = &mut v {
+        map.insert(
+            "correspondence".into(),
+            serde_json::to_value(&model.types).unwrap_or(Value::Null),
+        );
+    }
     format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
 }
 
@@ -247,5 +301,104 @@ fn values(i: &Instance, h: &HeaderDef, lang: &str) -> Vec<(String, Option<String
             .map(|c| item(&Item::Compstring(c.clone())))
             .collect(),
         HeaderBody::Empty => Vec::new(),
+    }
+}
+
+/// Which type a usage selects: every type with its verdict and reasons, the chosen one marked.
+fn explain_text(
+    verdicts: &[ximf::policy::select::Verdict<'_>],
+    usage: &str,
+    ctx: &ximf::policy::select::Context,
+) -> String {
+    let mut out = format!("usage {usage}, context {}\n", ctx.describe());
+    let chosen = verdicts.iter().position(|v| v.matches);
+    for (n, v) in verdicts.iter().enumerate() {
+        let mark = match (chosen == Some(n), v.matches) {
+            (true, _) => "chosen",
+            (false, true) => "matches (an earlier type wins)",
+            (false, false) => "no",
+        };
+        out.push_str(&format!("{}: {mark}: {}\n", v.ty.name, v.reasons.join("; ")));
+    }
+    if chosen.is_none() {
+        out.push_str("no correspondence type fits\n");
+    }
+    out
+}
+
+/// The correspondence types and their requirements, for `show`.
+fn model_text(model: &ximf::policy::Model) -> String {
+    use ximf::policy::Use;
+    let mut out = String::new();
+    for t in &model.types {
+        let mut req = Vec::new();
+        for (what, p) in [("sign", &t.sign), ("encrypt", &t.encrypt)] {
+            if let Some(p) = p {
+                let u = match p.value.r#use {
+                    Use::Required => "required",
+                    Use::Optional => "optional",
+                    Use::Forbidden => "forbidden",
+                };
+                let mut s = format!("{what} {u}");
+                if !p.value.mechanisms.is_empty() {
+                    s += &format!(" by {}", p.value.mechanisms.join("|"));
+                }
+                if !p.value.algorithms.is_empty() {
+                    s += &format!(" with {}", p.value.algorithms.join("|"));
+                }
+                req.push(s);
+            }
+        }
+        if let Some(m) = &t.max_size {
+            req.push(format!("max {} bytes", m.value));
+        }
+        if let Some(r) = &t.recipients {
+            if !r.value.allow_domains.is_empty() {
+                req.push(format!("recipients in {}", r.value.allow_domains.join(" ")));
+            }
+            if !r.value.deny_domains.is_empty() {
+                req.push(format!("recipients not in {}", r.value.deny_domains.join(" ")));
+            }
+        }
+        if let Some(a) = &t.archive {
+            req.push(format!("copy to {}", a.value));
+        }
+        if t.privacy.is_some() {
+            req.push("no extra recipient".into());
+        }
+        if t.clearances.is_some() {
+            req.push("need-to-know".into());
+        }
+        for h in &t.headers {
+            req.push(format!("{} in [{}]", h.value.name, h.value.values.join(" ")));
+        }
+        let when: Vec<String> = t.when.iter().map(|c| c.key.clone()).collect();
+        out.push_str(&format!(
+            "correspondence {} (usage {}{}{}): {}\n",
+            t.name,
+            t.usage,
+            if when.is_empty() { String::new() } else { format!(", when {}", when.join(" ")) },
+            t.agent.as_deref().map(|a| format!(", agent {a}")).unwrap_or_default(),
+            if req.is_empty() { "no requirement".into() } else { req.join(", ") }
+        ));
+    }
+    out
+}
+
+/// An error turned into a lint diagnostic (policy and model-file problems).
+fn error_diag(path: &std::path::Path, e: ximf::Error) -> ximf::profile::Diagnostic {
+    match e {
+        ximf::Error::Profile { location, message } => {
+            ximf::profile::Diagnostic::error(location, "policy-error", message)
+        }
+        other => ximf::profile::Diagnostic::error(
+            ximf::error::Location {
+                path: path.to_owned(),
+                line: 0,
+                col: 0,
+            },
+            "policy-error",
+            other.to_string(),
+        ),
     }
 }

@@ -54,14 +54,21 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
 pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     let sets = parse_sets(&args.sets)?;
     super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
-    let profile = ctx.load_profile(None)?;
-    args.policy.require_none(&profile)?;
-    let instance = super::verify::pick_instance(&profile, args.instance.as_deref())?;
+    let loaded = ctx.load(None)?;
+    let instance = super::verify::pick_instance(&loaded.profile, args.instance.as_deref())?;
+    let model = loaded.model(instance)?;
+    let chosen = args.policy.select(&model, ctx.now, "mua")?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let message = Message::parse(bytes)?;
     let mut opts = StampOptions::default();
     opts.compat = !args.no_compat;
+    opts.correspondence = chosen.map(|t| t.name.clone());
     let out = stamp(&message, instance, &sets, &opts)?;
+    if let Some(t) = chosen {
+        // The chosen type's header-level demands (recipients, size, need-to-know, archive,
+        // privacy, header values) are refused here, at the MUA, not discovered downstream.
+        ximf::policy::enforce::refuse(t, &model, instance, &Message::parse(out.clone())?, "mua")?;
+    }
     super::emit_message(args.output.as_deref(), &out)?;
     Ok(Outcome::Done)
 }

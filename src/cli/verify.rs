@@ -82,11 +82,12 @@ fn default_authserv_id() -> String {
 /// Verifies the input; prints the report or writes the annotated message.
 pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
-    let profile = ctx.load_profile(None)?;
-    args.policy.require_none(&profile)?;
-    if let Some(n) = &args.instance {
-        pick_instance(&profile, Some(n))?;
-    }
+    let loaded = ctx.load(None)?;
+    let profile = &loaded.profile;
+    let forced = match &args.instance {
+        Some(n) => Some(pick_instance(profile, Some(n))?),
+        None => None,
+    };
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
     let message = match Message::parse(bytes) {
@@ -96,7 +97,25 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     let mut opts = VerifyOptions::default();
     opts.instance = args.instance.clone();
     opts.agent = args.agent.clone();
-    let report = verify(&message, &profile, &opts);
+    // The instance's policy: its own rules plus a standalone model; with --usage, the type the
+    // receiving agent's context selects is a floor under what the message names.
+    let named = ximf::stamp::NAME_FIELD;
+    let instance = forced.or_else(|| {
+        message
+            .get(named)
+            .and_then(|f| profile.instance(&f.value(message.bytes())))
+    });
+    if let Some(i) = instance {
+        let model = loaded.model(i)?;
+        opts.floor = args
+            .policy
+            .select(&model, ctx.now, &args.agent)?
+            .map(|t| t.name.clone());
+        opts.model = Some(model);
+    } else if args.policy.usage.is_some() {
+        return Err(Error::Config("--usage: the message names no instance with a correspondence policy".into()));
+    }
+    let report = verify(&message, profile, &opts);
     if args.annotate {
         let add = render::annotation(&report, &authserv_id);
         let bytes = message.bytes();

@@ -232,8 +232,8 @@ fn file_name(path: &Path) -> String {
 #[derive(Debug, Clone)]
 enum Target {
     Header(usize),
-    List(ValueList),
-    Value(Item),
+    List(Box<ValueList>),
+    Value(Box<Item>),
     Rule,
 }
 
@@ -301,14 +301,14 @@ impl Resolver<'_> {
                 match n {
                     Node::List(l) => {
                         if let Some(id) = &l.id {
-                            add(id, Target::List(l.clone()), &l.location, self);
+                            add(id, Target::List(Box::new(l.clone())), &l.location, self);
                         }
                     }
                     Node::Str(s) => {
                         if let Some(id) = &s.id {
                             add(
                                 id,
-                                Target::Value(Item::String(s.clone())),
+                                Target::Value(Box::new(Item::String(s.clone()))),
                                 &s.location,
                                 self,
                             );
@@ -318,7 +318,7 @@ impl Resolver<'_> {
                         if let Some(id) = &c.id {
                             add(
                                 id,
-                                Target::Value(Item::Compstring(c.clone())),
+                                Target::Value(Box::new(Item::Compstring(c.clone()))),
                                 &c.location,
                                 self,
                             );
@@ -409,7 +409,7 @@ impl Resolver<'_> {
                 }
                 _ => target.items.clone(),
             },
-            Target::Value(item) => vec![item.clone()],
+            Target::Value(item) => vec![(**item).clone()],
             Target::Header(hi) => {
                 let mut items = Vec::new();
                 match headers.get(*hi).map(|h| &h.body) {

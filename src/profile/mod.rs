@@ -25,7 +25,7 @@ pub mod lint;
 pub mod model;
 pub mod parse;
 mod source;
-mod xml;
+pub(crate) mod xml;
 
 pub use model::*;
 

@@ -25,6 +25,9 @@ pub struct StampOptions {
     pub compat: bool,
     /// The agent the command acts as, for rule scoping (`mua` for stamp).
     pub agent: String,
+    /// The correspondence type chosen by usage × context, written in
+    /// `X-XIMF-Correspondance-Type`.
+    pub correspondence: Option<String>,
 }
 
 impl Default for StampOptions {
@@ -32,6 +35,7 @@ impl Default for StampOptions {
         StampOptions {
             compat: true,
             agent: "mua".to_owned(),
+            correspondence: None,
         }
     }
 }
@@ -67,6 +71,9 @@ pub fn fields(
         (NAME_FIELD.to_owned(), instance.name.clone()),
         (VERSION_FIELD.to_owned(), instance.ximf_version.clone()),
     ];
+    if let Some(t) = &opts.correspondence {
+        out.push((crate::policy::TYPE_FIELD.to_owned(), t.clone()));
+    }
     for h in &instance.headers {
         let Some(o) = outcomes.iter().find(|o| std::ptr::eq(o.header, h)) else {
             continue;

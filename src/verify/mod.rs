@@ -7,6 +7,7 @@
 
 use crate::check::{self, Assigned, Problem};
 use crate::message::Message;
+use crate::policy;
 use crate::profile::{Instance, Profile};
 use crate::report::{ProfileInfo, Report, Severity};
 use crate::stamp::{NAME_FIELD, VERSION_FIELD, compat_fields, is_ximf_field};
@@ -28,6 +29,13 @@ pub struct VerifyOptions {
     pub instance: Option<String>,
     /// The agent the command acts as, for rule scoping (`mda` by default).
     pub agent: String,
+    /// The correspondence model to enforce; none = the instance's own `custom` rules.
+    pub model: Option<crate::policy::Model>,
+    /// Envelope recipients known to the caller, checked with To/Cc/Bcc.
+    pub envelope: Vec<String>,
+    /// A correspondence type the verifying agent demands at least (selected from its own usage
+    /// and context).
+    pub floor: Option<String>,
 }
 
 impl Default for VerifyOptions {
@@ -35,6 +43,9 @@ impl Default for VerifyOptions {
         VerifyOptions {
             instance: None,
             agent: "mda".to_owned(),
+            model: None,
+            envelope: Vec::new(),
+            floor: None,
         }
     }
 }
@@ -124,6 +135,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             correspondence: None,
         };
         check_instance(message, i, opts, &mut report);
+        check_policy(message, i, opts, &mut report);
     }
     report.finish();
     report
@@ -246,6 +258,76 @@ fn check_version(message: &Message, instance: &Instance, report: &mut Report) {
             }
         }
     }
+}
+
+/// The correspondence policy: the type the message names, never below the strictest type of the
+/// instance unless the signature covers the correspondence field (design.md §3.2).
+fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, report: &mut Report) {
+    let derived;
+    let model = match &opts.model {
+        Some(m) => m,
+        None => match policy::parse::from_instance(instance) {
+            Ok(m) => {
+                derived = m;
+                &derived
+            }
+            Err(e) => {
+                report.push("policy-error", Severity::Error, None, e.to_string());
+                return;
+            }
+        },
+    };
+    if model.is_empty() {
+        return;
+    }
+    let named = policy::enforce::named_type(message);
+    if let Some(n) = &named
+        && model.get(n).is_none()
+    {
+        report.push(
+            "unknown-correspondence-type",
+            Severity::Error,
+            Some(policy::TYPE_FIELD),
+            format!(
+                "'{n}' is not a correspondence type of {}; known: {}",
+                instance.name,
+                model.types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    let protected = report.signature.as_ref().is_some_and(|s| {
+        s.status == "valid"
+            && s.protected_headers.iter().any(|h| {
+                h.eq_ignore_ascii_case(policy::TYPE_FIELD) || h.eq_ignore_ascii_case(policy::TYPE_FIELD_ALT)
+            })
+    });
+    let Some(mut t) = policy::enforce::effective(model, named.as_deref(), protected) else {
+        return;
+    };
+    if let Some(f) = opts.floor.as_deref().and_then(|f| model.get(f))
+        && f.strictness() > t.strictness()
+    {
+        t = f;
+    }
+    match &named {
+        None => report.push(
+            "missing-correspondence-type",
+            Severity::Warning,
+            Some(policy::TYPE_FIELD),
+            format!("no correspondence type named; checked against the strictest, {}", t.name),
+        ),
+        Some(n) if !n.eq_ignore_ascii_case(&t.name) => report.push(
+            "correspondence-not-protected",
+            Severity::Warning,
+            Some(policy::TYPE_FIELD),
+            format!("'{n}' is not covered by a valid signature and cannot lower the requirements; checked against {}", t.name),
+        ),
+        _ => {}
+    }
+    report.profile.correspondence = Some(t.name.clone());
+    let recipients = policy::enforce::Recipients::of(message, &opts.envelope);
+    add(report, policy::enforce::check_message(t, model, instance, message, &recipients, &opts.agent));
+    add(report, policy::enforce::check_protection(t, report, &opts.agent));
 }
 
 /// Compares two joined values item by item, ignoring case and whitespace around separators.

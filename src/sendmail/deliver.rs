@@ -1,0 +1,170 @@
+//! Handing the finished message to the real sendmail, with a bound on how long it may take.
+//!
+//! What the caller learns, and why:
+//!
+//! - The program cannot be started (missing, not executable): [`Error::Unavailable`], exit 69,
+//!   as sysexits.h says of a service that is not there.
+//! - It exits with a status: that status, unchanged ([`Handoff::Exited`]); mutt and scripts
+//!   know sendmail's codes (75 means "try later") and must see them as if ximf were not there.
+//! - It exits 0 but did not read the whole message (the pipe broke): [`Error::Io`], exit 74. We
+//!   cannot tell whether it queued a truncated message or nothing, so we say "not sent" and keep
+//!   the message: a possible duplicate is better than a possible loss.
+//! - It is killed by a signal: [`Error::TempFail`], exit 75. A signal comes from outside (the
+//!   OOM killer, a shutdown, an administrator), not from the message, so trying again later is
+//!   the right advice; a real sendmail queues nothing it was killed in the middle of.
+//! - It runs longer than the timeout: it is killed, [`Error::TempFail`], exit 75 (style.md §7:
+//!   never block without a bound).
+
+use crate::{Error, Result};
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to run the real sendmail.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeliverOptions {
+    /// The longest the program may run, reading included.
+    pub timeout: Duration,
+    /// Extra environment variables for the program.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Default for DeliverOptions {
+    fn default() -> Self {
+        DeliverOptions {
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// The default bound on the real sendmail, in seconds: Postfix's own `sendmail` gives up on
+/// a stuck `postdrop` well before this, so reaching it means something is truly hung.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
+
+/// What the real sendmail did with the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// It read the whole message and exited with this status (0: accepted).
+    Exited(u8),
+}
+
+/// Runs `command` (program and its own words) with `args` appended, writes `message` to its
+/// stdin, and waits for it at most `opts.timeout`. Its stdout and stderr are ours, so its
+/// diagnostics reach the caller (mutt shows them).
+///
+/// Fails with [`Error::Unavailable`] when the program cannot be started, [`Error::Io`] when it
+/// exited 0 without reading the whole message, and [`Error::TempFail`] when it was killed by a
+/// signal or ran past the timeout. A non-zero exit is not an error here: it is
+/// [`Handoff::Exited`] with that status, which the caller passes through.
+pub fn deliver(
+    command: &[OsString],
+    args: &[OsString],
+    message: &[u8],
+    opts: &DeliverOptions,
+) -> Result<Handoff> {
+    let Some((program, words)) = command.split_first() else {
+        return Err(Error::Config("sendmail command: empty".into()));
+    };
+    let shown = program.to_string_lossy().into_owned();
+    let mut child = Command::new(program)
+        .args(words)
+        .args(args)
+        .envs(opts.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Unavailable(format!("{shown}: cannot run: {e}")))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| Error::Internal("child stdin missing".into()))?;
+    // Write from another thread: a child that neither reads nor exits would block a write to a
+    // full pipe forever, and the timeout below must still fire.
+    // The result comes back over a channel rather than through `join`, so that a grandchild
+    // holding the pipe open (and never reading) cannot make us wait past the deadline either.
+    let data = message.to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = stdin.write_all(&data).and_then(|()| stdin.flush());
+        drop(stdin);
+        let _ = tx.send(r);
+    });
+    let deadline = Instant::now() + opts.timeout;
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::TempFail(format!(
+                "{shown}: no answer within {} s; killed it",
+                opts.timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    };
+    if let Some(sig) = status.signal() {
+        return Err(Error::TempFail(format!("{shown}: killed by signal {sig}")));
+    }
+    let code = status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(70);
+    if code != 0 {
+        // It refused the message; whether it read all of it does not matter.
+        return Ok(Handoff::Exited(code));
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    let written = rx.recv_timeout(left).unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the message was not read before the deadline",
+        ))
+    });
+    match written {
+        Ok(()) => Ok(Handoff::Exited(0)),
+        Err(e) => Err(Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("{shown}: exited 0 without reading the whole message: {e}"),
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Vec<OsString> {
+        vec!["/bin/sh".into(), "-c".into(), script.into(), "sh".into()]
+    }
+
+    #[test]
+    fn status_passes_through_and_args_are_appended() {
+        let o = DeliverOptions::default();
+        let got = deliver(&sh("cat >/dev/null; exit \"$1\""), &["75".into()], b"x\n", &o);
+        assert_eq!(got.expect("ran"), Handoff::Exited(75));
+        let got = deliver(&sh("cat >/dev/null"), &[], b"x\n", &o);
+        assert_eq!(got.expect("ran"), Handoff::Exited(0));
+    }
+
+    #[test]
+    fn failures_have_their_classes() {
+        use crate::ErrorClass::*;
+        let o = DeliverOptions::default();
+        let class = |r: Result<Handoff>| r.expect_err("fails").class();
+        assert_eq!(class(deliver(&["/nonexistent/sendmail".into()], &[], b"", &o)), Unavailable);
+        assert_eq!(class(deliver(&sh("kill -9 $$"), &[], b"x\n", &o)), TempFail);
+        // Exits 0 at once without reading a message larger than a pipe buffer.
+        let big = vec![b'x'; 1 << 20];
+        assert_eq!(class(deliver(&sh("exit 0"), &[], &big, &o)), Io);
+        let mut quick = DeliverOptions::default();
+        quick.timeout = Duration::from_millis(200);
+        assert_eq!(class(deliver(&sh("exec sleep 30"), &[], &big, &quick)), TempFail);
+    }
+}
