@@ -2,10 +2,12 @@
 //! logic lives in the library (style.md §4).
 
 mod exit;
+mod generate;
 mod io;
 mod keys;
 mod profile;
 mod protect;
+mod sendmail;
 mod stamp;
 mod verify;
 
@@ -67,6 +69,11 @@ enum Command {
     Verify(verify::Args),
     /// Decrypt an S/MIME or PGP/MIME message
     Decrypt(protect::DecryptArgs),
+    /// Stamp, check and send a message through the real sendmail (a drop-in $sendmail for mutt)
+    Sendmail(sendmail::Args),
+    /// Generate the man pages or a shell completion script
+    #[command(subcommand, hide = true)]
+    Generate(generate::Command),
 }
 
 /// What a command tells its caller besides success.
@@ -162,6 +169,10 @@ fn run() -> u8 {
     if std::env::var_os("XIMF_TEST_PANIC").is_some() {
         panic!("XIMF_TEST_PANIC is set");
     }
+    // sendmail's argv is sendmail's, not ours: it is parsed by hand before clap sees it.
+    if let Some(code) = sendmail::intercept(&std::env::args_os().collect::<Vec<_>>()) {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return clap_error(e),
@@ -189,6 +200,12 @@ fn run() -> u8 {
         Command::Protect(a) => protect::run_protect(a, &ctx),
         Command::Verify(a) => verify::run(a, &ctx),
         Command::Decrypt(a) => protect::run_decrypt(a, &ctx),
+        // Only reached when a flag clap knows precedes `sendmail` but intercept does not.
+        Command::Sendmail(_) => Err(Error::Usage(
+            "put ximf's flags after 'sendmail'\nhint: ximf sendmail -p PROFILE ... -- RECIPIENT"
+                .into(),
+        )),
+        Command::Generate(c) => generate::run(c),
     };
     match result {
         Ok(Outcome::Done) => 0,
@@ -207,6 +224,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Protect(_) => "protect",
         Command::Verify(_) => "verify",
         Command::Decrypt(_) => "decrypt",
+        Command::Sendmail(_) => "sendmail",
+        Command::Generate(_) => "generate",
     }
 }
 
