@@ -7,7 +7,10 @@ use common::*;
 use serde_json::Value;
 
 fn corporate() -> String {
-    root().join("schemas/examples/corporate.xml").display().to_string()
+    root()
+        .join("schemas/examples/corporate.xml")
+        .display()
+        .to_string()
 }
 
 /// Monday 2026-11-30 10:00 at +01:00.
@@ -51,15 +54,41 @@ fn archived() -> Vec<u8> {
 #[test]
 fn selection_by_usage_and_context() {
     let cases = [
-        (MONDAY, "professional", vec!["network=office"], "professional-office"),
-        (MONDAY, "professional", vec!["network=VPN"], "professional-office"),
-        (MONDAY, "professional", vec!["network=hotel"], "professional-roaming"),
-        (SATURDAY, "professional", vec!["network=office"], "professional-after-hours"),
+        (
+            MONDAY,
+            "professional",
+            vec!["network=office"],
+            "professional-office",
+        ),
+        (
+            MONDAY,
+            "professional",
+            vec!["network=VPN"],
+            "professional-office",
+        ),
+        (
+            MONDAY,
+            "professional",
+            vec!["network=hotel"],
+            "professional-roaming",
+        ),
+        (
+            SATURDAY,
+            "professional",
+            vec!["network=office"],
+            "professional-after-hours",
+        ),
         (MONDAY, "private", vec!["network=hotel"], "private"),
     ];
     for (now, usage, ctx, want) in cases {
         let o = if usage == "private" {
-            stamp(now, usage, &ctx, "corp-public", &message("friend@example.net", None))
+            stamp(
+                now,
+                usage,
+                &ctx,
+                "corp-public",
+                &message("friend@example.net", None),
+            )
         } else {
             stamp(now, usage, &ctx, "corp-internal", &archived())
         };
@@ -76,27 +105,58 @@ fn time_window_edges() {
         ("2026-11-30T18:59:59Z", "professional-office"),
         ("2026-11-30T19:00:00Z", "professional-after-hours"),
     ] {
-        let o = stamp(now, "professional", &["network=office"], "corp-internal", &archived());
+        let o = stamp(
+            now,
+            "professional",
+            &["network=office"],
+            "corp-internal",
+            &archived(),
+        );
         assert_eq!(chosen_type(&o), want, "at {now}");
     }
 }
 
 #[test]
 fn no_type_fits_is_78_naming_usage_and_context() {
-    let o = stamp(MONDAY, "military", &["network=office"], "corp-internal", &archived());
+    let o = stamp(
+        MONDAY,
+        "military",
+        &["network=office"],
+        "corp-internal",
+        &archived(),
+    );
     assert_eq!(code(&o), 78);
     assert!(o.stdout.is_empty());
     let e = err(&o);
-    assert!(e.starts_with("ximf stamp: usage 'military' with context (network=office, os="), "{e}");
+    assert!(
+        e.starts_with("ximf stamp: usage 'military' with context (network=office, os="),
+        "{e}"
+    );
     assert!(e.contains("no correspondence type fits"), "{e}");
     // A missing context key fails every condition on it.
     let o = stamp(MONDAY, "professional", &[], "corp-internal", &archived());
     assert_eq!(code(&o), 78, "{}", err(&o));
     // The explanation names the missing key.
     let p = corporate();
-    let s = ximf(&["-p", &p, "--now", MONDAY, "profile", "show", "--usage", "professional"], b"");
+    let s = ximf(
+        &[
+            "-p",
+            &p,
+            "--now",
+            MONDAY,
+            "profile",
+            "show",
+            "--usage",
+            "professional",
+        ],
+        b"",
+    );
     assert_eq!(code(&s), 1);
-    assert!(out(&s).contains("context key network missing"), "{}", out(&s));
+    assert!(
+        out(&s).contains("context key network missing"),
+        "{}",
+        out(&s)
+    );
     assert!(out(&s).ends_with("no correspondence type fits\n"));
 }
 
@@ -104,24 +164,49 @@ fn no_type_fits_is_78_naming_usage_and_context() {
 fn several_matches_first_wins_and_is_explained() {
     let p = corporate();
     let s = ximf(
-        &["-p", &p, "--now", MONDAY, "profile", "show", "--usage", "professional", "--context",
-          "network=office"],
+        &[
+            "-p",
+            &p,
+            "--now",
+            MONDAY,
+            "profile",
+            "show",
+            "--usage",
+            "professional",
+            "--context",
+            "network=office",
+        ],
         b"",
     );
     assert_eq!(code(&s), 0, "{}", err(&s));
     let t = out(&s);
     assert!(t.contains("professional-office: chosen:"), "{t}");
-    assert!(t.contains("professional-after-hours: matches (an earlier type wins)"), "{t}");
+    assert!(
+        t.contains("professional-after-hours: matches (an earlier type wins)"),
+        "{t}"
+    );
 }
 
 #[test]
 fn environment_context_and_flags() {
     let p = corporate();
     let run = |env: &str, flags: &[&str]| {
-        let mut args = vec!["-p", p.as_str(), "--now", MONDAY, "stamp", "--usage", "professional"];
+        let mut args = vec![
+            "-p",
+            p.as_str(),
+            "--now",
+            MONDAY,
+            "stamp",
+            "--usage",
+            "professional",
+        ];
         args.extend_from_slice(flags);
-        args.extend(["--set", "X-XIMF-Security-Classification=corp-internal", "--set",
-                     "X-XIMF-Primary-Precedence=routine"]);
+        args.extend([
+            "--set",
+            "X-XIMF-Security-Classification=corp-internal",
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+        ]);
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_ximf"))
             .args(&args)
             .env("XIMF_CONTEXT", env)
@@ -134,36 +219,79 @@ fn environment_context_and_flags() {
     // so compare the rule named in the refusal, which tells the selected type.
     let env_only = run("network=hotel,device=laptop", &[]);
     assert_eq!(code(&env_only), 78);
-    assert!(err(&env_only).contains("professional-roaming"), "{}", err(&env_only));
+    assert!(
+        err(&env_only).contains("professional-roaming"),
+        "{}",
+        err(&env_only)
+    );
     let flag_wins = run("network=hotel", &["--context", "network=office"]);
-    assert!(err(&flag_wins).contains("professional-office"), "{}", err(&flag_wins));
+    assert!(
+        err(&flag_wins).contains("professional-office"),
+        "{}",
+        err(&flag_wins)
+    );
 }
 
 #[test]
 fn stamp_refuses_what_the_type_forbids() {
     // Recipients outside the allowed domains.
-    let o = stamp(MONDAY, "professional", &["network=office"], "corp-internal",
-                  &message("eve@elsewhere.example", Some("archive@corp.example")));
+    let o = stamp(
+        MONDAY,
+        "professional",
+        &["network=office"],
+        "corp-internal",
+        &message("eve@elsewhere.example", Some("archive@corp.example")),
+    );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("eve@elsewhere.example"), "{}", err(&o));
-    assert!(err(&o).contains("(recipient-domain-not-allowed)"), "{}", err(&o));
+    assert!(
+        err(&o).contains("(recipient-domain-not-allowed)"),
+        "{}",
+        err(&o)
+    );
     assert!(err(&o).contains("correspondence professional-office (rule rule-correspondence)"));
     // Need-to-know: bob is cleared to 30, confidential needs 60.
-    let o = stamp(MONDAY, "professional", &["network=office"], "corp-confidential", &archived());
+    let o = stamp(
+        MONDAY,
+        "professional",
+        &["network=office"],
+        "corp-confidential",
+        &archived(),
+    );
     assert_eq!(code(&o), 78);
-    assert!(err(&o).contains("bob@corp.example is cleared to 30"), "{}", err(&o));
+    assert!(
+        err(&o).contains("bob@corp.example is cleared to 30"),
+        "{}",
+        err(&o)
+    );
     // Professional mail must be archived.
-    let o = stamp(MONDAY, "professional", &["network=office"], "corp-internal",
-                  &message("bob@corp.example", None));
+    let o = stamp(
+        MONDAY,
+        "professional",
+        &["network=office"],
+        "corp-internal",
+        &message("bob@corp.example", None),
+    );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("(archive-missing)"), "{}", err(&o));
     // Private mail must not be: the contradictory feature.
-    let o = stamp(MONDAY, "private", &[], "corp-public",
-                  &message("friend@example.net", Some("archive@corp.example")));
+    let o = stamp(
+        MONDAY,
+        "private",
+        &[],
+        "corp-public",
+        &message("friend@example.net", Some("archive@corp.example")),
+    );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("(privacy-violation)"), "{}", err(&o));
     // Private mail fixes the classification.
-    let o = stamp(MONDAY, "private", &[], "corp-internal", &message("friend@example.net", None));
+    let o = stamp(
+        MONDAY,
+        "private",
+        &[],
+        "corp-internal",
+        &message("friend@example.net", None),
+    );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("(policy-header-value)"), "{}", err(&o));
     // And nothing reached stdout in any refusal.
@@ -172,7 +300,15 @@ fn stamp_refuses_what_the_type_forbids() {
 
 fn verify(msg: &[u8], extra: &[&str]) -> (i32, Value) {
     let p = corporate();
-    let mut args = vec!["-p", p.as_str(), "--now", MONDAY, "verify", "--format", "json"];
+    let mut args = vec![
+        "-p",
+        p.as_str(),
+        "--now",
+        MONDAY,
+        "verify",
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     let o = ximf(&args, msg);
     (code(&o), serde_json::from_slice(&o.stdout).expect("json"))
@@ -189,14 +325,24 @@ fn codes(v: &Value) -> Vec<String> {
 
 #[test]
 fn unsigned_correspondence_field_cannot_lower_requirements() {
-    let private = stamp(MONDAY, "private", &[], "corp-public", &message("friend@example.net", None));
+    let private = stamp(
+        MONDAY,
+        "private",
+        &[],
+        "corp-public",
+        &message("friend@example.net", None),
+    );
     assert_eq!(code(&private), 0, "{}", err(&private));
     // Unsigned, the field names "private" but the strictest type is enforced.
     let (c, v) = verify(&private.stdout, &[]);
     assert_eq!(c, 1, "{v}");
     assert_ne!(v["profile"]["correspondence"], "private");
     let found = codes(&v);
-    for want in ["correspondence-not-protected", "encryption-required", "signature-required"] {
+    for want in [
+        "correspondence-not-protected",
+        "encryption-required",
+        "signature-required",
+    ] {
         assert!(found.iter().any(|x| x == want), "want {want}: {v}");
     }
     // Stripping the field gives the same (strictest) requirements.
@@ -208,57 +354,123 @@ fn unsigned_correspondence_field_cannot_lower_requirements() {
         .collect();
     let (c2, v2) = verify(stripped.as_bytes(), &[]);
     assert_eq!(c2, 1);
-    assert_eq!(v2["profile"]["correspondence"], v["profile"]["correspondence"]);
-    assert!(codes(&v2).iter().any(|x| x == "missing-correspondence-type"));
+    assert_eq!(
+        v2["profile"]["correspondence"],
+        v["profile"]["correspondence"]
+    );
+    assert!(
+        codes(&v2)
+            .iter()
+            .any(|x| x == "missing-correspondence-type")
+    );
     // Renaming it to an unknown type is an error of its own.
-    let renamed = text.replace("X-XIMF-Correspondance-Type: private", "X-XIMF-Correspondance-Type: anything-goes");
+    let renamed = text.replace(
+        "X-XIMF-Correspondance-Type: private",
+        "X-XIMF-Correspondance-Type: anything-goes",
+    );
     let (c3, v3) = verify(renamed.as_bytes(), &[]);
     assert_eq!(c3, 1);
-    assert!(codes(&v3).iter().any(|x| x == "unknown-correspondence-type"), "{v3}");
+    assert!(
+        codes(&v3)
+            .iter()
+            .any(|x| x == "unknown-correspondence-type"),
+        "{v3}"
+    );
     // The English spelling is read too.
     let english = text.replace("X-XIMF-Correspondance-Type:", "X-XIMF-Correspondence-Type:");
     let (_, v4) = verify(english.as_bytes(), &[]);
-    assert!(!codes(&v4).iter().any(|x| x == "missing-correspondence-type"), "{v4}");
+    assert!(
+        !codes(&v4)
+            .iter()
+            .any(|x| x == "missing-correspondence-type"),
+        "{v4}"
+    );
 }
 
 #[test]
 fn header_level_policy_is_enforced_on_verify_per_agent() {
-    let ok = stamp(MONDAY, "professional", &["network=hotel"], "corp-internal", &archived());
+    let ok = stamp(
+        MONDAY,
+        "professional",
+        &["network=hotel"],
+        "corp-internal",
+        &archived(),
+    );
     assert_eq!(code(&ok), 0, "{}", err(&ok));
     // Add a recipient outside the allowed domains after stamping: the MDA catches it.
-    let tampered = out(&ok).replacen("To: bob@corp.example", "To: bob@corp.example, eve@evil.example", 1);
+    let tampered = out(&ok).replacen(
+        "To: bob@corp.example",
+        "To: bob@corp.example, eve@evil.example",
+        1,
+    );
     let (c, v) = verify(tampered.as_bytes(), &[]);
     assert_eq!(c, 1);
-    assert!(codes(&v).iter().any(|x| x == "recipient-domain-not-allowed"), "{v}");
+    assert!(
+        codes(&v)
+            .iter()
+            .any(|x| x == "recipient-domain-not-allowed"),
+        "{v}"
+    );
     // The roaming type's size bound applies to the MTA only.
     let big = out(&ok).replace("body\n", &"x".repeat(11 << 20));
     let (_, mda) = verify(big.as_bytes(), &[]);
-    assert!(!codes(&mda).iter().any(|x| x == "message-too-large"), "{mda}");
+    assert!(
+        !codes(&mda).iter().any(|x| x == "message-too-large"),
+        "{mda}"
+    );
     let (_, mta) = verify(big.as_bytes(), &["--agent", "mta"]);
     // Unsigned, the strictest type applies; the bound is the roaming one either way.
     // Roaming is the strictest type (sign + encrypt + the most requirements).
     assert_eq!(mta["profile"]["correspondence"], "professional-roaming");
-    assert!(codes(&mta).iter().any(|x| x == "message-too-large"), "{mta}");
+    assert!(
+        codes(&mta).iter().any(|x| x == "message-too-large"),
+        "{mta}"
+    );
 }
 
 #[test]
 fn standalone_model_for_a_field_profile() {
-    let model = root().join("schemas/examples/caterpillar-model.xml").display().to_string();
+    let model = root()
+        .join("schemas/examples/caterpillar-model.xml")
+        .display()
+        .to_string();
     let input = std::fs::read(root().join("testdata/messages/plain.eml")).expect("plain");
     let o = ximf(
-        &["-p", &model, "stamp", "--instance", "Caterpillar", "--usage", "professional",
-          "--context", "recipients=external",
-          "--set", "X-XIMF-Security-Classification=caterpillar-red",
-          "--set", "X-XIMF-Primary-Precedence=routine"],
+        &[
+            "-p",
+            &model,
+            "stamp",
+            "--instance",
+            "Caterpillar",
+            "--usage",
+            "professional",
+            "--context",
+            "recipients=external",
+            "--set",
+            "X-XIMF-Security-Classification=caterpillar-red",
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+        ],
         &input,
     );
     assert_eq!(code(&o), 78, "{}", err(&o));
     assert!(err(&o).contains("'caterpillar-red'"), "{}", err(&o));
     let o = ximf(
-        &["-p", &model, "stamp", "--instance", "Caterpillar", "--usage", "professional",
-          "--context", "recipients=external",
-          "--set", "X-XIMF-Security-Classification=caterpillar-green",
-          "--set", "X-XIMF-Primary-Precedence=routine"],
+        &[
+            "-p",
+            &model,
+            "stamp",
+            "--instance",
+            "Caterpillar",
+            "--usage",
+            "professional",
+            "--context",
+            "recipients=external",
+            "--set",
+            "X-XIMF-Security-Classification=caterpillar-green",
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+        ],
         &input,
     );
     assert_eq!(chosen_type(&o), "external");

@@ -23,7 +23,11 @@ fn shipped_examples_validate() {
         ("ximf-correspondence.xsd", "caterpillar-model.xml"),
     ] {
         let o = xmllint(schema, &ex.join(file));
-        assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }
 
@@ -62,19 +66,46 @@ fn design_example_validates_inside_an_instance() {
     // ximf reads it and explains the selection.
     let p = f.display().to_string();
     let s = ximf(
-        &["-p", &p, "profile", "show", "--usage", "professional", "--context", "network=hotel"],
+        &[
+            "-p",
+            &p,
+            "profile",
+            "show",
+            "--usage",
+            "professional",
+            "--context",
+            "network=hotel",
+        ],
         b"",
     );
     assert_eq!(code(&s), 0, "{}{}", out(&s), err(&s));
-    assert!(out(&s).contains("professional-roaming: chosen"), "{}", out(&s));
+    assert!(
+        out(&s).contains("professional-roaming: chosen"),
+        "{}",
+        out(&s)
+    );
     // The rule says agent="mua": a verifying MDA does not select it.
     let v = ximf(
-        &["-p", &p, "profile", "show", "--usage", "professional", "--context", "network=hotel",
-          "--agent", "mda"],
+        &[
+            "-p",
+            &p,
+            "profile",
+            "show",
+            "--usage",
+            "professional",
+            "--context",
+            "network=hotel",
+            "--agent",
+            "mda",
+        ],
         b"",
     );
     assert_eq!(code(&v), 1, "{}", out(&v));
-    assert!(out(&v).contains("applies to agent mua, not mda"), "{}", out(&v));
+    assert!(
+        out(&v).contains("applies to agent mua, not mda"),
+        "{}",
+        out(&v)
+    );
 }
 
 #[test]

@@ -969,3 +969,38 @@ fn lint_reports_load_failures_and_renders_them() -> TestResult {
     assert_eq!(d[1].code, "dangling-ref");
     Ok(())
 }
+
+#[test]
+fn association_naming_unknown_headers_or_values_warns() -> TestResult {
+    let (p, _dir) = load_str(&format!(
+        "{HEADER_OPEN}<ximf:set><ximf:string content=\"a\"/><ximf:string content=\"b\"/></ximf:set></ximf:header>\n<ximf:rule id=\"r\"><ximf:association><ximf:aliasHeader headerName=\"X-A\" headerRef=\"X-A\"><ximf:aliasValue valueRef=\"a\" valueName=\"a, c\"/></ximf:aliasHeader><ximf:aliasHeader headerName=\"X-Nope\" headerRef=\"x-a\"/></ximf:association></ximf:rule>"
+    ))?;
+    let unknown = with_code(&p.diagnostics, "unknown-header");
+    assert_eq!(unknown.len(), 1, "{unknown:#?}");
+    assert!(unknown[0].message.contains("X-Nope"));
+    let values = with_code(&p.diagnostics, "unknown-value");
+    assert_eq!(values.len(), 1, "{values:#?}");
+    assert!(values[0].message.contains("\"c\""));
+    assert!(errors(&p.diagnostics).is_empty());
+    Ok(())
+}
+
+#[test]
+fn elements_without_namespace_are_read_with_one_warning() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = write(
+        dir.path(),
+        "h.xml",
+        r#"<instance name="N" version="1" ximfVersion="2.0">
+  <header id="header-a" headerName="X-A" type="string" isMandatory="true" ilk="a">
+    <set><string content="x"/></set>
+  </header>
+</instance>"#,
+    )?;
+    let p = profile::load(&path)?;
+    assert_eq!(with_code(&p.diagnostics, "namespace").len(), 1);
+    let inst = p.instance("N").ok_or("N")?;
+    assert!(inst.headers[0].mandatory);
+    assert_eq!(contents(&sets(&inst.headers[0])[0]), ["x"]);
+    Ok(())
+}

@@ -123,8 +123,8 @@ mod tests {
             assert!(page.contains(&format!("\\fB{code}\\fR")), "{code} missing");
         }
         let sendmail = root.find_subcommand("sendmail").expect("sendmail");
-        let page = String::from_utf8(render(sendmail, Some("sendmail")).expect("page"))
-            .expect("utf8");
+        let page =
+            String::from_utf8(render(sendmail, Some("sendmail")).expect("page")).expect("utf8");
         assert!(page.contains("passed through unchanged"), "{page}");
         assert!(page.contains("sendmail\\-command"), "{page}");
     }

@@ -137,7 +137,10 @@ impl Loaded {
     pub fn model(&self, instance: &ximf::profile::Instance) -> Result<ximf::policy::Model> {
         let mut m = ximf::policy::parse::from_instance(instance)?;
         for (name, extra) in &self.models {
-            if name.as_deref().is_none_or(|n| n.eq_ignore_ascii_case(&instance.name)) {
+            if name
+                .as_deref()
+                .is_none_or(|n| n.eq_ignore_ascii_case(&instance.name))
+            {
                 m.types.extend(extra.types.iter().cloned());
             }
         }

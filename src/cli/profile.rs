@@ -132,7 +132,10 @@ fn lint(mut paths: Vec<PathBuf>, ctx: &Ctx) -> Result<Outcome> {
         };
         for i in &loaded.profile.instances {
             if let Err(e) = loaded.model(i) {
-                diags.push(error_diag(p.as_deref().unwrap_or(std::path::Path::new("built-in")), e));
+                diags.push(error_diag(
+                    p.as_deref().unwrap_or(std::path::Path::new("built-in")),
+                    e,
+                ));
             }
         }
     }
@@ -318,7 +321,11 @@ fn explain_text(
             (false, true) => "matches (an earlier type wins)",
             (false, false) => "no",
         };
-        out.push_str(&format!("{}: {mark}: {}\n", v.ty.name, v.reasons.join("; ")));
+        out.push_str(&format!(
+            "{}: {mark}: {}\n",
+            v.ty.name,
+            v.reasons.join("; ")
+        ));
     }
     if chosen.is_none() {
         out.push_str("no correspondence type fits\n");
@@ -357,7 +364,10 @@ fn model_text(model: &ximf::policy::Model) -> String {
                 req.push(format!("recipients in {}", r.value.allow_domains.join(" ")));
             }
             if !r.value.deny_domains.is_empty() {
-                req.push(format!("recipients not in {}", r.value.deny_domains.join(" ")));
+                req.push(format!(
+                    "recipients not in {}",
+                    r.value.deny_domains.join(" ")
+                ));
             }
         }
         if let Some(a) = &t.archive {
@@ -370,16 +380,31 @@ fn model_text(model: &ximf::policy::Model) -> String {
             req.push("need-to-know".into());
         }
         for h in &t.headers {
-            req.push(format!("{} in [{}]", h.value.name, h.value.values.join(" ")));
+            req.push(format!(
+                "{} in [{}]",
+                h.value.name,
+                h.value.values.join(" ")
+            ));
         }
         let when: Vec<String> = t.when.iter().map(|c| c.key.clone()).collect();
         out.push_str(&format!(
             "correspondence {} (usage {}{}{}): {}\n",
             t.name,
             t.usage,
-            if when.is_empty() { String::new() } else { format!(", when {}", when.join(" ")) },
-            t.agent.as_deref().map(|a| format!(", agent {a}")).unwrap_or_default(),
-            if req.is_empty() { "no requirement".into() } else { req.join(", ") }
+            if when.is_empty() {
+                String::new()
+            } else {
+                format!(", when {}", when.join(" "))
+            },
+            t.agent
+                .as_deref()
+                .map(|a| format!(", agent {a}"))
+                .unwrap_or_default(),
+            if req.is_empty() {
+                "no requirement".into()
+            } else {
+                req.join(", ")
+            }
         ));
     }
     out

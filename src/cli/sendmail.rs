@@ -185,7 +185,11 @@ struct Env {
 
 impl Env {
     fn read() -> Env {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let home = var("HOME");
         let implicit_config = var("XDG_CONFIG_HOME")
             .or_else(|| home.as_ref().map(|h| h.join(".config")))
@@ -218,7 +222,10 @@ fn run(args: &[OsString]) -> u8 {
     {
         return print_help();
     }
-    let options = parsed.as_ref().map(|i| i.options.clone()).unwrap_or_default();
+    let options = parsed
+        .as_ref()
+        .map(|i| i.options.clone())
+        .unwrap_or_default();
     let config = parsed
         .as_ref()
         .map_err(|_| ())
@@ -322,7 +329,11 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8]) -> Result<
         return Err(Error::Usage("--sendmail-command: empty".into()));
     }
     let mut opts = DeliverOptions::default();
-    opts.timeout = Duration::from_secs(o.timeout.or(config.timeout).unwrap_or(opts.timeout.as_secs()));
+    opts.timeout = Duration::from_secs(
+        o.timeout
+            .or(config.timeout)
+            .unwrap_or(opts.timeout.as_secs()),
+    );
     opts.env = vec![(DEPTH_VAR.into(), "1".into())];
     deliver::deliver(&command, &inv.passthrough, &out, &opts)
 }

@@ -113,7 +113,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
             .map(|t| t.name.clone());
         opts.model = Some(model);
     } else if args.policy.usage.is_some() {
-        return Err(Error::Config("--usage: the message names no instance with a correspondence policy".into()));
+        return Err(Error::Config(
+            "--usage: the message names no instance with a correspondence policy".into(),
+        ));
     }
     let report = verify(&message, profile, &opts);
     if args.annotate {

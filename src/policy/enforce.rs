@@ -134,7 +134,10 @@ pub fn check_message(
             out.push(Problem::error(
                 "too-many-recipients",
                 "",
-                format!("{} recipients, {ctx} allows {max}", recipients.addresses.len()),
+                format!(
+                    "{} recipients, {ctx} allows {max}",
+                    recipients.addresses.len()
+                ),
             ));
         }
     }
@@ -142,7 +145,10 @@ pub fn check_message(
         need_to_know(c, instance, message, recipients, &ctx, &mut out);
     }
     if let Some(a) = on(&t.archive, agent)
-        && !recipients.addresses.iter().any(|x| x.eq_ignore_ascii_case(a))
+        && !recipients
+            .addresses
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(a))
     {
         out.push(Problem::error(
             "archive-missing",
@@ -160,7 +166,11 @@ pub fn check_message(
         }
         for other in model.types.iter().filter_map(|o| o.archive.as_ref()) {
             let a = &other.value;
-            if recipients.addresses.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+            if recipients
+                .addresses
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(a))
+            {
                 out.push(Problem::error(
                     "privacy-violation",
                     "",
@@ -170,7 +180,11 @@ pub fn check_message(
         }
     }
     let bytes = message.bytes();
-    for h in t.headers.iter().filter(|h| rule_applies(h.agent.as_deref(), agent)) {
+    for h in t
+        .headers
+        .iter()
+        .filter(|h| rule_applies(h.agent.as_deref(), agent))
+    {
         let req = &h.value;
         match message.get(&req.name).map(|f| f.value(bytes)) {
             None => out.push(Problem::error(
@@ -209,8 +223,13 @@ pub fn refuse(
         .find(|p| !p.warning)
     {
         None => Ok(()),
-        Some(p) if p.header.is_empty() => Err(crate::Error::Config(format!("{} ({})", p.message, p.code))),
-        Some(p) => Err(crate::Error::Config(format!("{}: {} ({})", p.header, p.message, p.code))),
+        Some(p) if p.header.is_empty() => {
+            Err(crate::Error::Config(format!("{} ({})", p.message, p.code)))
+        }
+        Some(p) => Err(crate::Error::Config(format!(
+            "{}: {} ({})",
+            p.header, p.message, p.code
+        ))),
     }
 }
 
@@ -249,17 +268,26 @@ fn need_to_know(
 
 /// The `aclLevel` of the value `value` of header `name`.
 pub fn acl_level(instance: &Instance, name: &str, value: &str) -> Option<u32> {
-    let h = instance.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
+    let h = instance
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))?;
     let lists = match &h.body {
         HeaderBody::Sets(l) | HeaderBody::Multisets(l) => l,
         _ => return None,
     };
     lists.iter().flat_map(|l| &l.items).find_map(|it| match it {
-        Item::String(s) if s.content.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(value)) => {
+        Item::String(s)
+            if s.content
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(value)) =>
+        {
             s.acl_level
         }
         Item::Compstring(c)
-            if c.content.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(value)) =>
+            if c.content
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case(value)) =>
         {
             c.acl_level
         }

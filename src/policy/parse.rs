@@ -11,6 +11,10 @@ use crate::profile::xml::{self, Element, Ns};
 use crate::profile::{Instance, RuleKind};
 use std::path::{Path, PathBuf};
 
+/// A standalone model file read: the catalog it names and, per instance name (none = every
+/// instance), its model.
+pub type ModelFile = (PathBuf, Vec<(Option<String>, Model)>);
+
 /// The correspondence types of an instance, from its `custom` rules in document order.
 /// `base` is where relative files (clearance lists) are resolved; none = the instance's files'
 /// directories.
@@ -32,11 +36,15 @@ pub fn from_instance(instance: &Instance) -> Result<Model> {
             // The fragment may rely on a prefix declared higher up: bind `cm` by default.
             let wrapped = format!("<cm-fragment xmlns:cm=\"{NAMESPACE}\">{raw}</cm-fragment>");
             let path = rule.location.path.clone();
-            let doc = xml::parse(&path, wrapped.as_bytes()).map_err(|e| shift(e, &rule.location))?;
+            let doc =
+                xml::parse(&path, wrapped.as_bytes()).map_err(|e| shift(e, &rule.location))?;
             let origin = format!("rule {}", rule.id.as_deref().unwrap_or("-"));
             for el in doc.root.children.iter().filter(|c| is_cm(c)) {
                 if el.local != "correspondence" {
-                    return Err(at(&rule.location, format!("unexpected cm:{} in a custom rule", el.local)));
+                    return Err(at(
+                        &rule.location,
+                        format!("unexpected cm:{} in a custom rule", el.local),
+                    ));
                 }
                 let mut t = correspondence(el, &dirs, &rule.location)?;
                 t.agent = rule.agent.clone();
@@ -51,12 +59,15 @@ pub fn from_instance(instance: &Instance) -> Result<Model> {
 /// A standalone model file: root `cm:model` with `@catalog` (a profile path relative to the file)
 /// and optional `@instance`; each `cm:correspondence` may name its `@instance` too. Returns the
 /// catalog path and, per instance name, its model.
-pub fn model_file(path: &Path, bytes: &[u8]) -> Result<(PathBuf, Vec<(Option<String>, Model)>)> {
+pub fn model_file(path: &Path, bytes: &[u8]) -> Result<ModelFile> {
     let doc = xml::parse(path, bytes)?;
     let root = &doc.root;
     let loc = root.loc.clone();
     if !is_cm(root) || root.local != "model" {
-        return Err(at(&loc, "not a correspondence model (root cm:model expected)"));
+        return Err(at(
+            &loc,
+            "not a correspondence model (root cm:model expected)",
+        ));
     }
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let catalog = root
@@ -73,7 +84,10 @@ pub fn model_file(path: &Path, bytes: &[u8]) -> Result<(PathBuf, Vec<(Option<Str
         let mut t = correspondence(el, std::slice::from_ref(&dir), &el.loc)?;
         t.agent = el.attr("agent").map(str::to_owned);
         t.origin = format!("{}", path.display());
-        let inst = el.attr("instance").map(str::to_owned).or(default_instance.clone());
+        let inst = el
+            .attr("instance")
+            .map(str::to_owned)
+            .or(default_instance.clone());
         match out.iter_mut().find(|(i, _)| *i == inst) {
             Some((_, m)) => push(m, t, &el.loc)?,
             None => {
@@ -87,7 +101,7 @@ pub fn model_file(path: &Path, bytes: &[u8]) -> Result<(PathBuf, Vec<(Option<Str
 }
 
 /// If `path` is a standalone model file (root `cm:model`), its catalog and models; else none.
-pub fn sniff_model_file(path: &Path) -> Result<Option<(PathBuf, Vec<(Option<String>, Model)>)>> {
+pub fn sniff_model_file(path: &Path) -> Result<Option<ModelFile>> {
     if !path.is_file() {
         return Ok(None);
     }
@@ -106,7 +120,10 @@ pub fn sniff_model_file(path: &Path) -> Result<Option<(PathBuf, Vec<(Option<Stri
 
 fn push(model: &mut Model, t: CorrespondenceType, loc: &Location) -> Result<()> {
     if model.get(&t.name).is_some() {
-        return Err(at(loc, format!("correspondence type '{}' is defined twice", t.name)));
+        return Err(at(
+            loc,
+            format!("correspondence type '{}' is defined twice", t.name),
+        ));
     }
     model.types.push(t);
     Ok(())
@@ -127,7 +144,9 @@ fn at(loc: &Location, msg: impl Into<String>) -> Error {
 /// Errors inside a custom fragment are reported at the rule (the fragment was re-parsed alone).
 fn shift(e: Error, loc: &Location) -> Error {
     match e {
-        Error::Profile { message, .. } => at(loc, format!("in the correspondence policy: {message}")),
+        Error::Profile { message, .. } => {
+            at(loc, format!("in the correspondence policy: {message}"))
+        }
         other => other,
     }
 }
@@ -140,11 +159,12 @@ fn list(v: Option<&str>) -> Vec<String> {
 fn number<T: std::str::FromStr>(el: &Element, name: &str) -> Result<Option<T>> {
     match el.attr(name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| at(&el.loc, format!("cm:{} @{name}: '{v}' is not a number", el.local))),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| {
+            at(
+                &el.loc,
+                format!("cm:{} @{name}: '{v}' is not a number", el.local),
+            )
+        }),
     }
 }
 
@@ -166,8 +186,14 @@ fn correspondence(el: &Element, dirs: &[PathBuf], loc: &Location) -> Result<Corr
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| at(&el.loc, format!("cm:correspondence '{name}' needs a usage")))?;
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return Err(at(&el.loc, format!("correspondence name '{name}' must be a token (letters, digits, - _ .)")));
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(at(
+            &el.loc,
+            format!("correspondence name '{name}' must be a token (letters, digits, - _ .)"),
+        ));
     }
     let mut t = CorrespondenceType {
         name: name.to_owned(),
@@ -238,7 +264,10 @@ fn correspondence(el: &Element, dirs: &[PathBuf], loc: &Location) -> Result<Corr
                 ));
             }
             other => {
-                return Err(at(&c.loc, format!("unknown element cm:{other} in correspondence '{}'", t.name)));
+                return Err(at(
+                    &c.loc,
+                    format!("unknown element cm:{other} in correspondence '{}'", t.name),
+                ));
             }
         }
     }
@@ -252,7 +281,13 @@ fn protection(el: &Element, algo_attr: &str) -> Result<Protection> {
         "optional" => Use::Optional,
         "forbidden" => Use::Forbidden,
         other => {
-            return Err(at(&el.loc, format!("cm:{} @use: '{other}' (required, optional or forbidden)", el.local)));
+            return Err(at(
+                &el.loc,
+                format!(
+                    "cm:{} @use: '{other}' (required, optional or forbidden)",
+                    el.local
+                ),
+            ));
         }
     };
     let mechanisms = list(el.attr("mechanism"));
@@ -277,24 +312,37 @@ fn condition(el: &Element) -> Result<Condition> {
         .map(|k| k.trim().to_ascii_lowercase())
         .filter(|k| !k.is_empty())
         .ok_or_else(|| at(&el.loc, "cm:when needs a context"))?;
-    let has_window = ["days", "from", "to", "tz"].iter().any(|a| el.attr(a).is_some());
+    let has_window = ["days", "from", "to", "tz"]
+        .iter()
+        .any(|a| el.attr(a).is_some());
     let window = if has_window {
         let minutes = |a: &str, default: u32| -> Result<u32> {
             match el.attr(a) {
                 None => Ok(default),
-                Some(v) => parse_hhmm(v).ok_or_else(|| at(&el.loc, format!("cm:when @{a}: '{v}' is not HH:MM"))),
+                Some(v) => parse_hhmm(v)
+                    .ok_or_else(|| at(&el.loc, format!("cm:when @{a}: '{v}' is not HH:MM"))),
             }
         };
         Some(TimeWindow {
             days: match el.attr("days") {
                 None => (0..7).collect(),
-                Some(d) => parse_days(d).ok_or_else(|| at(&el.loc, format!("cm:when @days: '{d}' (e.g. mon-fri or sat sun)")))?,
+                Some(d) => parse_days(d).ok_or_else(|| {
+                    at(
+                        &el.loc,
+                        format!("cm:when @days: '{d}' (e.g. mon-fri or sat sun)"),
+                    )
+                })?,
             },
             from: minutes("from", 0)?,
             to: minutes("to", 24 * 60)?,
             offset_minutes: match el.attr("tz") {
                 None => 0,
-                Some(z) => parse_offset(z).ok_or_else(|| at(&el.loc, format!("cm:when @tz: '{z}' (UTC or an offset such as +01:00)")))?,
+                Some(z) => parse_offset(z).ok_or_else(|| {
+                    at(
+                        &el.loc,
+                        format!("cm:when @tz: '{z}' (UTC or an offset such as +01:00)"),
+                    )
+                })?,
             },
         })
     } else {
@@ -303,7 +351,10 @@ fn condition(el: &Element) -> Result<Condition> {
     let any_of = list(el.attr("in"));
     let none_of = list(el.attr("not-in"));
     if window.is_none() && any_of.is_empty() && none_of.is_empty() {
-        return Err(at(&el.loc, format!("cm:when context=\"{key}\" says nothing (in, not-in or a time window)")));
+        return Err(at(
+            &el.loc,
+            format!("cm:when context=\"{key}\" says nothing (in, not-in or a time window)"),
+        ));
     }
     Ok(Condition {
         key,
@@ -322,7 +373,12 @@ fn parse_hhmm(v: &str) -> Option<u32> {
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn parse_days(v: &str) -> Option<Vec<u8>> {
-    let day = |s: &str| DAY_NAMES.iter().position(|d| d.eq_ignore_ascii_case(s.trim())).map(|p| p as u8);
+    let day = |s: &str| {
+        DAY_NAMES
+            .iter()
+            .position(|d| d.eq_ignore_ascii_case(s.trim()))
+            .map(|p| p as u8)
+    };
     let mut out = Vec::new();
     for part in v.split([' ', ',']).filter(|p| !p.is_empty()) {
         match part.split_once('-') {
@@ -347,7 +403,8 @@ fn parse_days(v: &str) -> Option<Vec<u8>> {
 /// schema documents offsets only.
 pub fn parse_offset(z: &str) -> Option<i32> {
     let z = z.trim();
-    if z.eq_ignore_ascii_case("utc") || z.eq_ignore_ascii_case("z") || z.eq_ignore_ascii_case("gmt") {
+    if z.eq_ignore_ascii_case("utc") || z.eq_ignore_ascii_case("z") || z.eq_ignore_ascii_case("gmt")
+    {
         return Some(0);
     }
     let sign = match z.as_bytes().first()? {
@@ -380,11 +437,20 @@ fn clearances(el: &Element, dirs: &[PathBuf]) -> Result<Clearances> {
             .iter()
             .filter_map(|d| safe_join(d, file))
             .find(|p| p.is_file())
-            .ok_or_else(|| at(&el.loc, format!("clearance list '{file}' not found next to the profile")))?;
-        let bytes = std::fs::read(&path).map_err(|e| at(&el.loc, format!("{}: {e}", path.display())))?;
+            .ok_or_else(|| {
+                at(
+                    &el.loc,
+                    format!("clearance list '{file}' not found next to the profile"),
+                )
+            })?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| at(&el.loc, format!("{}: {e}", path.display())))?;
         let doc = xml::parse(&path, &bytes)?;
         if !is_cm(&doc.root) || doc.root.local != "clearances" {
-            return Err(at(&doc.root.loc, "not a clearance list (root cm:clearances expected)"));
+            return Err(at(
+                &doc.root.loc,
+                "not a clearance list (root cm:clearances expected)",
+            ));
         }
         read_entries(&doc.root, &mut c)?;
     }
@@ -392,12 +458,22 @@ fn clearances(el: &Element, dirs: &[PathBuf]) -> Result<Clearances> {
 }
 
 fn read_entries(el: &Element, c: &mut Clearances) -> Result<()> {
-    for e in el.children.iter().filter(|x| is_cm(x) && x.local == "clearance") {
-        let level = number::<u32>(e, "level")?.ok_or_else(|| at(&e.loc, "cm:clearance needs a level"))?;
+    for e in el
+        .children
+        .iter()
+        .filter(|x| is_cm(x) && x.local == "clearance")
+    {
+        let level =
+            number::<u32>(e, "level")?.ok_or_else(|| at(&e.loc, "cm:clearance needs a level"))?;
         let who = match (e.attr("address"), e.attr("domain")) {
             (Some(a), None) => a.trim().to_ascii_lowercase(),
             (None, Some(d)) => format!("@{}", d.trim().to_ascii_lowercase()),
-            _ => return Err(at(&e.loc, "cm:clearance needs exactly one of address or domain")),
+            _ => {
+                return Err(at(
+                    &e.loc,
+                    "cm:clearance needs exactly one of address or domain",
+                ));
+            }
         };
         c.entries.push((who, level));
     }
@@ -407,7 +483,12 @@ fn read_entries(el: &Element, c: &mut Clearances) -> Result<()> {
 /// `dir/rel` when `rel` is relative and stays inside `dir`.
 fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
     let p = Path::new(rel.trim());
-    let inside = p.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    let inside = p.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
     inside.then(|| dir.join(p))
 }
 

@@ -41,8 +41,12 @@ impl Context {
 
     /// Fills `time` (RFC 3339 UTC of `now`) and `os` when not given.
     pub fn with_defaults(mut self, now: i64, os: &str) -> Context {
-        self.values.entry("time".into()).or_insert_with(|| rfc3339(now));
-        self.values.entry("os".into()).or_insert_with(|| os.to_owned());
+        self.values
+            .entry("time".into())
+            .or_insert_with(|| rfc3339(now));
+        self.values
+            .entry("os".into())
+            .or_insert_with(|| os.to_owned());
         self
     }
 
@@ -59,7 +63,12 @@ impl Context {
 fn rfc3339(t: i64) -> String {
     let (y, m, d) = crate::clock::civil_from_days(t.div_euclid(86400));
     let s = t.rem_euclid(86400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
 }
 
 /// Why a type was or was not chosen.
@@ -146,7 +155,10 @@ fn holds(c: &Condition, ctx: &Context) -> (bool, String) {
         };
     }
     if !c.any_of.is_empty() && !c.any_of.iter().any(|v| v.eq_ignore_ascii_case(value)) {
-        return (false, format!("{}={value} not in [{}]", c.key, c.any_of.join(" ")));
+        return (
+            false,
+            format!("{}={value} not in [{}]", c.key, c.any_of.join(" ")),
+        );
     }
     if c.none_of.iter().any(|v| v.eq_ignore_ascii_case(value)) {
         return (false, format!("{}={value} excluded", c.key));
@@ -207,8 +219,11 @@ mod tests {
 
     #[test]
     fn context_flags_override_env() {
-        let c = Context::build(Some("network=office, device=laptop"), &["network=hotel".into()])
-            .expect("ctx");
+        let c = Context::build(
+            Some("network=office, device=laptop"),
+            &["network=hotel".into()],
+        )
+        .expect("ctx");
         assert_eq!(c.values["network"], "hotel");
         assert_eq!(c.values["device"], "laptop");
         assert!(Context::build(None, &["novalue".into()]).is_err());

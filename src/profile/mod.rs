@@ -13,7 +13,7 @@
 //! [`Diagnostic`] of severity [`Severity::Warning`]; things that change the meaning of the profile
 //! (dangling references, duplicate ids, unparsable referenced files) are
 //! [`Severity::Error`] diagnostics. Only a top-level file that cannot be read or parsed at all is
-//! an [`Error::Profile`](crate::Error::Profile) (exit 78).
+//! an [`Error::Profile`] (exit 78).
 //!
 //! Layout: `xml` reads a file into a bounded tree with line:col; `source` abstracts disk versus
 //! the built-in files; `parse` turns trees into model pieces; `catalog` resolves a catalog's

@@ -291,14 +291,20 @@ fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, re
             format!(
                 "'{n}' is not a correspondence type of {}; known: {}",
                 instance.name,
-                model.types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                model
+                    .types
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
     let protected = report.signature.as_ref().is_some_and(|s| {
         s.status == "valid"
             && s.protected_headers.iter().any(|h| {
-                h.eq_ignore_ascii_case(policy::TYPE_FIELD) || h.eq_ignore_ascii_case(policy::TYPE_FIELD_ALT)
+                h.eq_ignore_ascii_case(policy::TYPE_FIELD)
+                    || h.eq_ignore_ascii_case(policy::TYPE_FIELD_ALT)
             })
     });
     let Some(mut t) = policy::enforce::effective(model, named.as_deref(), protected) else {
@@ -326,8 +332,14 @@ fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, re
     }
     report.profile.correspondence = Some(t.name.clone());
     let recipients = policy::enforce::Recipients::of(message, &opts.envelope);
-    add(report, policy::enforce::check_message(t, model, instance, message, &recipients, &opts.agent));
-    add(report, policy::enforce::check_protection(t, report, &opts.agent));
+    add(
+        report,
+        policy::enforce::check_message(t, model, instance, message, &recipients, &opts.agent),
+    );
+    add(
+        report,
+        policy::enforce::check_protection(t, report, &opts.agent),
+    );
 }
 
 /// Compares two joined values item by item, ignoring case and whitespace around separators.
