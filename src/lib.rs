@@ -22,6 +22,7 @@
 pub mod clock;
 pub mod error;
 pub mod message;
+pub mod pgp;
 pub mod profile;
 pub mod report;
 pub mod stamp;
