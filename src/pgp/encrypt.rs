@@ -13,7 +13,7 @@ use crate::message::eol::{Eol, to_crlf};
 use crate::{Error, Result};
 
 /// How to encrypt.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EncryptOptions {
     /// Unix seconds: recipient keys must be valid then; signature and literal data time.
@@ -24,8 +24,14 @@ pub struct EncryptOptions {
     /// is encrypted (§6.1).
     pub combined: bool,
     /// RFC 9788 header protection: injected fields, `hp="cipher"`, `HP-Outer`, and the
-    /// `hcp_baseline` policy on the outer header (Subject → `[...]`).
+    /// `hcp_baseline` policy on the outer header (Subject → `[...]`); on by default.
     pub header_protection: bool,
+}
+
+impl Default for EncryptOptions {
+    fn default() -> Self {
+        EncryptOptions::new(0)
+    }
 }
 
 impl EncryptOptions {

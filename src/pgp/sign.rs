@@ -15,16 +15,21 @@ use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::{Error, Result};
 
 /// How to sign.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SignOptions {
     /// Signature creation time, unix seconds; the signing key must be valid then.
     pub now: i64,
-    /// Copy the header fields into the signed part (RFC 9788, `hp="clear"`). The CLI defaults
-    /// this to true; `Default` leaves it false like every `bool`.
+    /// Copy the header fields into the signed part (RFC 9788, `hp="clear"`); on by default.
     pub header_protection: bool,
     /// The hash; SHA-256 when `None`. SHA-1 and MD5 are refused.
     pub hash: Option<HashAlgorithm>,
+}
+
+impl Default for SignOptions {
+    fn default() -> Self {
+        SignOptions::new(0)
+    }
 }
 
 impl SignOptions {

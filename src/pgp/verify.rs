@@ -40,6 +40,9 @@ pub struct VerifyOptions {
     /// The From address to compare the signer's User IDs with; by default the protected From
     /// (when header protection is used) or else the outer From.
     pub from: Option<String>,
+    /// Leave [`Verification::content`] empty for a `multipart/signed` message: a plain
+    /// `verify` (no `--extract`) then never copies the signed body (design.md §7 memory bound).
+    pub skip_content: bool,
 }
 
 impl VerifyOptions {
@@ -177,7 +180,10 @@ pub(crate) fn evaluate(
             codes::SIGNATURE_INVALID,
             "the signature was made after the verification time".into(),
         );
-    } else if sig.signature_alive(now, std::time::Duration::ZERO).is_err() {
+    } else if sig
+        .signature_alive(now, std::time::Duration::from_secs(300))
+        .is_err()
+    {
         set(
             &mut o,
             Status::Expired,
@@ -574,10 +580,19 @@ impl DecryptionHelper for Helper<'_> {
 /// What [`analyze`] learns on the way down.
 struct State {
     v: Verification,
-    /// The cryptographic payload root (RFC 9788 §1): where injected header fields live.
+    /// The header (with its blank line) of the cryptographic payload root (RFC 9788 §1):
+    /// where injected header fields live. Only the header is kept: bodies can be large.
     payload: Option<Vec<u8>>,
     /// The certificate of the signature that decided the status.
     signer: Option<Cert>,
+}
+
+/// The header section of an entity, blank line included.
+fn header_of(entity: &[u8]) -> Vec<u8> {
+    match Entity::parse(entity) {
+        Ok(e) => entity[..entity.len() - e.body.len()].to_vec(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Merges the outcomes of one signed layer into the report: the best signature decides.
@@ -761,8 +776,10 @@ fn signed(entity: &Entity<'_>, ct: &ContentType, opts: &VerifyOptions, state: &m
         }
     }
     apply_outcomes(state, outcomes);
-    state.payload = Some(first.to_vec());
-    state.v.content = first.to_vec();
+    state.payload = Some(header_of(first));
+    if !opts.skip_content {
+        state.v.content = first.to_vec();
+    }
 }
 
 /// Decrypts an armored or binary OpenPGP message; never returns partial plaintext.
@@ -837,7 +854,7 @@ fn encrypted(
     if !helper.outcomes.is_empty() {
         // RFC 3156 §6.2: signed and encrypted in one OpenPGP message.
         apply_outcomes(state, helper.outcomes);
-        state.payload = Some(plain.clone());
+        state.payload = Some(header_of(&plain));
         state.v.content = plain;
         return;
     }
@@ -845,11 +862,11 @@ fn encrypted(
         // RFC 3156 §6.1: a multipart/signed inside.
         analyze(&inner, opts, state, depth + 1);
         if state.payload.is_none() {
-            state.payload = Some(plain.clone());
+            state.payload = Some(header_of(&plain));
         }
         state.v.content = plain;
     } else {
-        state.payload = Some(plain.clone());
+        state.payload = Some(header_of(&plain));
         state.v.content = plain;
     }
 }
