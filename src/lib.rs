@@ -14,6 +14,8 @@
 //!   other byte and the input's line endings ([`message::eol`]).
 //! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
 //! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
+//! - [`pgp`]: OpenPGP with Sequoia — RFC 3156 PGP/MIME sign, encrypt, verify, decrypt, RFC 9788
+//!   header protection, inline PGP; signatures are hashed straight from the raw buffer.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
 //! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
 #![forbid(unsafe_code)]

@@ -156,6 +156,63 @@ fn ximf_encrypted_decrypts_with_gpg_and_sq_combined_and_nested() {
     }
 }
 
+#[test]
+fn ximf_signed_crlf_input_stays_crlf_and_verifies_with_gpg() {
+    let msg = to_crlf(&sample("bob@example.org"));
+    let mut opts = SignOptions::new(NOW);
+    opts.header_protection = false;
+    let signed = pgp::sign(&msg, &tsk("bob"), &opts).unwrap();
+    // CRLF in, CRLF out: no bare LF anywhere.
+    assert!(
+        signed
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b != b'\n' || (i > 0 && signed[i - 1] == b'\r'))
+    );
+    let parts = split_parts(&signed);
+    assert!(find(&parts[0], b"hp=").is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "data", &parts[0]);
+    let sig = write(dir.path(), "sig.asc", &part_body(&parts[1]));
+    let gpg = Gpg::new(&[], &["bob"]);
+    let (ok, _, err) = gpg.run(
+        &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
+        b"",
+    );
+    assert!(ok && err.contains("Good signature"), "gpg: {err}");
+    let v = pgp::verify(&signed, &VerifyOptions::new(NOW, keyring())).unwrap();
+    assert_eq!(v.signature.status, "valid");
+    assert!(v.inner_headers.is_empty());
+    assert_eq!(v.content, parts[0]);
+}
+
+#[test]
+fn ximf_encrypted_to_two_recipients_without_signature() {
+    let enc = pgp::encrypt(
+        &sample("alice@example.org"),
+        &[cert("alice"), cert("bob")],
+        &EncryptOptions::new(NOW),
+    )
+    .unwrap();
+    let armored = part_body(&split_parts(&enc)[1]);
+    for (who, addr) in [("alice", "alice@example.org"), ("bob", "bob@example.org")] {
+        let gpg = Gpg::new(&[who], &[]);
+        let (ok, plain, err) = gpg.run(&["--decrypt"], &armored);
+        assert!(ok, "gpg as {addr}: {err}");
+        assert!(String::from_utf8_lossy(&plain).contains("X-XIMF-Security-Classification"));
+        let v = pgp::verify(
+            &enc,
+            &VerifyOptions::new(NOW, keyring()).with_keys(vec![tsk(who)]),
+        )
+        .unwrap();
+        assert_eq!(v.encryption.status, "decrypted");
+        assert_eq!(v.encryption.cipher.as_deref(), Some("aes256"));
+        assert_eq!(v.signature.status, "absent");
+        assert!(v.signature.protected_headers.is_empty());
+        assert!(v.inner_headers.iter().any(|(n, _)| n == "Subject"));
+    }
+}
+
 // ---- peers → ximf ------------------------------------------------------------------------
 
 /// A canonical first part a peer signs.

@@ -428,3 +428,32 @@ fn not_a_message_is_an_error() {
     assert_eq!(v.signature.status, "absent");
     assert_eq!(v.encryption.status, "absent");
 }
+
+#[test]
+fn decrypt_refuses_what_is_not_encrypted() {
+    let e = pgp::decrypt(&signed_by_alice(), &[tsk("bob")], NOW).unwrap_err();
+    assert!(matches!(e, ximf::Error::Message(_)), "{e}");
+    let enc = pgp::encrypt(
+        &sample("alice@example.org"),
+        &[cert("bob")],
+        &EncryptOptions::new(NOW),
+    )
+    .unwrap();
+    // No key: verify says failed, decrypt says no key (exit 67).
+    let v = verify(&enc);
+    assert_eq!(v.encryption.status, "failed");
+    assert!(has(&v, "decryption-failed", Severity::Error));
+    assert!(matches!(
+        pgp::decrypt(&enc, &[tsk("alice")], NOW),
+        Err(ximf::Error::NoKey(_))
+    ));
+    // Encrypting to an expired certificate is refused (exit 78).
+    assert!(matches!(
+        pgp::encrypt(
+            &sample("a@example.org"),
+            &[cert("expired")],
+            &EncryptOptions::new(NOW)
+        ),
+        Err(ximf::Error::Key(_))
+    ));
+}

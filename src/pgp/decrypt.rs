@@ -21,7 +21,7 @@ use crate::{Error, Result};
 /// failure, integrity failures included; nothing partial is ever returned.
 pub fn decrypt(message: &[u8], keys: &[Cert], now: i64) -> Result<Vec<u8>> {
     let eol = Eol::detect(message);
-    let top = Entity::parse(message)?;
+    let top = Entity::parse(mime::skip_mbox_postmark(message))?;
     let ct = top.content_type();
     if ct.mime != "multipart/encrypted"
         || !ct

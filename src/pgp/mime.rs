@@ -152,6 +152,18 @@ fn make_field(data: &[u8], start: usize, end: usize) -> Result<Field<'_>> {
     Ok(Field { name, raw })
 }
 
+/// `data` without a leading mbox `From ` postmark line, which procmail hands to filters.
+pub(crate) fn skip_mbox_postmark(data: &[u8]) -> &[u8] {
+    if data.starts_with(b"From ") {
+        match memchr::memchr(b'\n', data) {
+            Some(i) => &data[i + 1..],
+            None => data,
+        }
+    } else {
+        data
+    }
+}
+
 /// A parsed Content-Type value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ContentType {
@@ -421,6 +433,14 @@ mod tests {
         assert_eq!(e.body, b"body");
         assert!(Entity::parse(b" cont\n\nb").is_err());
         assert!(Entity::parse(b"no colon\n\nb").is_err());
+        let mbox = b"From alice@example.org Mon Jun  1 08:00:00 2026\nFrom: a\n\nb";
+        assert_eq!(
+            Entity::parse(skip_mbox_postmark(mbox))
+                .unwrap()
+                .fields
+                .len(),
+            1
+        );
     }
 
     #[test]

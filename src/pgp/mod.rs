@@ -12,6 +12,27 @@
 //! - [`decrypt`]: → the plaintext message, or an error and no output at all.
 //!
 //! Times are unix seconds given by the caller (style.md §2: no hidden clock).
+//!
+//! # Decisions
+//!
+//! - Statuses: `valid`; `weak` (SHA-1/MD5/RIPEMD-160, RSA/DSA/ElGamal < 2048 bits, or anything
+//!   Sequoia's StandardPolicy rejects at `now`); `expired` (key, certificate or signature expired
+//!   at `now`); `untrusted` (signer not in the keyring); `invalid` (bad or malformed signature,
+//!   revoked or unbound key, signature part removed); `absent`. Several signatures: the best
+//!   decides, worse ones add warnings. Revocation and expiry are judged at `now`, not at signing
+//!   time, as the issue asks.
+//! - Header protection (RFC 9788 §4): an outer field that differs from its protected copy is an
+//!   error (`protected-header-mismatch`) unless, for `hp="cipher"`, an `HP-Outer` record says it
+//!   was sent that way. An outer field with no protected copy is a *warning*
+//!   (`unprotected-header`), except trace fields relays add (Received, Return-Path, DKIM-Signature,
+//!   ARC-*, Authentication-Results, ...), which give no finding. Without header protection no
+//!   outer field is covered, `protected_headers` is empty, and no finding is raised: whether
+//!   protected fields were required is for the profile layer to decide.
+//! - Signer vs From: the protected From when there is one, else the outer From (or
+//!   [`VerifyOptions::from`]); no User ID e-mail equal to it is an error (`signer-mismatch`).
+//! - A `multipart/signed` with more than two parts, a PGP-protected part inside a
+//!   `multipart/mixed` (or alike), or text around an inline signed block: `partially-signed`,
+//!   and the message is not reported as signed.
 
 mod decrypt;
 mod encrypt;

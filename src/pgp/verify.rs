@@ -627,7 +627,7 @@ fn apply_outcomes(state: &mut State, outcomes: Vec<Outcome>) {
 /// Fails only with [`Error::Message`] when `message` is not a message (no header); every
 /// cryptographic problem is a status or a finding in the result.
 pub fn verify(message: &[u8], opts: &VerifyOptions) -> Result<Verification> {
-    let top = Entity::parse(message)?;
+    let top = Entity::parse(mime::skip_mbox_postmark(message))?;
     if top.fields.is_empty() {
         return Err(Error::Message("not a message: no header fields".into()));
     }
