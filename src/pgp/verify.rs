@@ -24,6 +24,7 @@ use sequoia_openpgp as openpgp;
 use super::codes;
 use super::mime::{self, ContentType, Entity};
 use super::{keys, policy, system_time};
+use crate::message::eol::Eol;
 use crate::report::{EncryptionReport, Finding, Severity, SignatureReport};
 use crate::{Error, Result};
 
@@ -289,8 +290,13 @@ pub(crate) fn evaluate(
     o
 }
 
-/// Hashes the canonical form of `data` into `ctx` in large chunks.
+/// Hashes the canonical form of `data` into `ctx` in large chunks. Stored CRLF data is hashed
+/// as it is; LF-stored data gets CRLF line endings (spec Part D §5.3 item 6).
 fn hash_canonical(ctx: &mut Context, data: &[u8]) {
+    if Eol::detect(data) == Eol::Crlf {
+        ctx.update(data);
+        return;
+    }
     // Bare LFs become CRLF through a bounded staging buffer: the body is never copied whole.
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     mime::for_each_crlf_chunk(data, |chunk| {
