@@ -457,3 +457,50 @@ fn decrypt_refuses_what_is_not_encrypted() {
         Err(ximf::Error::Key(_))
     ));
 }
+
+#[test]
+fn combined_signature_by_expired_key() {
+    // Signed and encrypted in one OpenPGP message on 2024-06-01, read after the key expired.
+    let enc = pgp::encrypt(
+        &sample("expired@example.org"),
+        &[cert("expired")],
+        &EncryptOptions::new(1_717_200_000).signed_by(tsk("expired"), true),
+    )
+    .unwrap();
+    let v = pgp::verify(
+        &enc,
+        &VerifyOptions::new(NOW, keyring()).with_keys(vec![tsk("expired")]),
+    )
+    .unwrap();
+    // Old mail still opens with an expired key; the signature is reported expired.
+    assert_eq!(v.encryption.status, "decrypted", "{:?}", v.findings);
+    assert_eq!(v.signature.status, "expired", "{:?}", v.findings);
+    assert!(has(&v, "key-expired", Severity::Error));
+}
+
+#[test]
+fn legacy_protected_headers_v1_are_read() {
+    // Enigmail/Thunderbird shape: protected-headers="v1", no HP-Outer (spec §4.7.5).
+    let part = b"Content-Type: text/plain; charset=us-ascii; protected-headers=\"v1\"\r\n\
+        Subject: the real subject\r\nFrom: <alice@example.org>\r\n\r\nbody\r\n";
+    let sig = raw_sign("alice", part, 1_780_000_000);
+    let msg = assemble_signed(part, &sig, "pgp-sha512", "alice@example.org");
+    let v = verify(&msg);
+    assert_eq!(v.signature.status, "valid", "{:?}", v.findings);
+    assert!(
+        v.inner_headers
+            .contains(&("Subject".to_string(), "the real subject".to_string()))
+    );
+    // The outer Subject ("from a peer") differs from the protected one.
+    assert!(
+        v.findings.iter().any(
+            |f| f.code == "protected-header-mismatch" && f.header.as_deref() == Some("Subject")
+        )
+    );
+    // The outer From has the same address but no display name difference: "<a>" vs "<a>".
+    assert!(
+        !v.findings
+            .iter()
+            .any(|f| f.header.as_deref() == Some("From") && f.severity == Severity::Error)
+    );
+}
