@@ -504,3 +504,63 @@ fn legacy_protected_headers_v1_are_read() {
             .any(|f| f.header.as_deref() == Some("From") && f.severity == Severity::Error)
     );
 }
+
+#[test]
+fn malformed_input_never_panics() {
+    let signed = to_crlf(&signed_by_alice());
+    let opts = VerifyOptions::new(NOW, keyring()).with_keys(vec![tsk("bob")]);
+    // Every truncation of a signed message: a status, never a panic; never "valid" once the
+    // signature part is cut.
+    let sig_at = find(&signed, b"-----END PGP SIGNATURE-----").unwrap();
+    for cut in (0..signed.len()).step_by(97) {
+        if let Ok(v) = pgp::verify(&signed[..cut], &opts)
+            && cut < sig_at
+        {
+            assert_ne!(v.signature.status, "valid", "cut at {cut}");
+        }
+    }
+    let nasty: [&[u8]; 6] = [
+        b"Content-Type: multipart/signed\r\n\r\nno boundary",
+        b"Content-Type: multipart/signed; boundary=\"\"\r\n\r\n--\r\n",
+        b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n--b\r\nVersion: 1\r\n--b\r\n\r\n-----BEGIN PGP MESSAGE-----\r\ngarbage\r\n--b--\r\n",
+        b"Content-Type: text/plain\r\n\r\n-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nx\r\n",
+        b"Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b\r\nContent-Type: application/pgp-signature\r\n\r\nnot a signature\r\n--b--\r\n",
+        b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n--a--\r\n",
+    ];
+    for m in nasty {
+        let v = pgp::verify(m, &opts).unwrap();
+        assert_ne!(v.signature.status, "valid");
+    }
+}
+
+#[test]
+fn multipart_message_signed_and_verified_by_gpg() {
+    let msg = b"From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: with attachment\n\
+        MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"mix\"\n\n\
+        --mix\nContent-Type: text/plain\n\nSee attached.\n\
+        --mix\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nAAECAwQ=\n\
+        --mix--\n";
+    let signed = pgp::sign(msg, &tsk("alice"), &SignOptions::new(NOW)).unwrap();
+    let parts = split_parts(&signed);
+    assert!(
+        parts[0].starts_with(b"Content-Type: multipart/mixed; boundary=\"mix\";\r\n\thp=\"clear\"")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "data", &parts[0]);
+    let sig = write(dir.path(), "sig.asc", &part_body(&parts[1]));
+    let gpg = Gpg::new(&[], &["alice"]);
+    let (ok, _, err) = gpg.run(
+        &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
+        b"",
+    );
+    assert!(ok && err.contains("Good signature"), "{err}");
+    let v = verify(&signed);
+    assert_eq!(v.signature.status, "valid");
+    assert!(errors(&v).is_empty(), "{:?}", v.findings);
+    // 8-bit data inside a multipart body cannot be signed as it is (trap 31).
+    let eight = String::from_utf8_lossy(msg).replace("See attached.", "Voil\u{e0}.");
+    assert!(matches!(
+        pgp::sign(eight.as_bytes(), &tsk("alice"), &SignOptions::new(NOW)),
+        Err(ximf::Error::Message(_))
+    ));
+}
