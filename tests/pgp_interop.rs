@@ -136,6 +136,26 @@ fn ximf_encrypted_decrypts_with_gpg_and_sq_combined_and_nested() {
             );
             assert!(ok2, "sq decrypt: {err2} (with signer: {ok} {err})");
             assert!(String::from_utf8_lossy(&plain2).contains("multipart/signed"));
+            // ... and sq verifies the nested signature.
+            let inner = split_parts(&plain2);
+            let dir = tempfile::tempdir().unwrap();
+            let data = write(dir.path(), "data", &inner[0]);
+            let sig = write(dir.path(), "sig.asc", &part_body(&inner[1]));
+            let (ok3, _, err3) = sq(
+                &[
+                    "verify",
+                    "--signer-cert",
+                    key_path("alice", "cert").to_str().unwrap(),
+                    "--detached",
+                    sig.to_str().unwrap(),
+                    data.to_str().unwrap(),
+                ],
+                b"",
+            );
+            assert!(
+                ok3 && err3.contains("1 good signature"),
+                "sq nested: {err3}"
+            );
             continue;
         }
         assert!(String::from_utf8_lossy(&plain).contains("Subject: Quarterly plan"));
