@@ -16,6 +16,8 @@
 //!   syntax, `linkedValue`, `association`, `constraint`.
 //! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
 //! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
+//! - [`pgp`]: OpenPGP with Sequoia — RFC 3156 PGP/MIME sign, encrypt, verify, decrypt, RFC 9788
+//!   header protection, inline PGP; signatures are hashed straight from the raw buffer.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
 //! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
 #![forbid(unsafe_code)]
@@ -25,6 +27,7 @@ pub mod check;
 pub mod clock;
 pub mod error;
 pub mod message;
+pub mod pgp;
 pub mod policy;
 pub mod profile;
 pub mod report;

@@ -1,0 +1,166 @@
+//! RFC 3156 §4 `multipart/encrypted`; sign-then-encrypt nested (§6.1) or combined (§6.2).
+
+use std::io::Write as _;
+
+use openpgp::Cert;
+use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
+use sequoia_openpgp as openpgp;
+
+use super::sign::{Hp, assemble, multipart_signed, prepare};
+use super::{crypto, keys, mime, policy, system_time};
+use crate::message::eol::{Eol, to_crlf};
+use crate::{Error, Result};
+
+/// How to encrypt.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EncryptOptions {
+    /// Unix seconds: recipient keys must be valid then; signature and literal data time.
+    pub now: i64,
+    /// Also sign with this TSK.
+    pub sign_with: Option<Cert>,
+    /// Sign and encrypt in one OpenPGP message (RFC 3156 §6.2); otherwise a `multipart/signed`
+    /// is encrypted (§6.1).
+    pub combined: bool,
+    /// RFC 9788 header protection: injected fields, `hp="cipher"`, `HP-Outer`, and the
+    /// `hcp_baseline` policy on the outer header (Subject → `[...]`); on by default.
+    pub header_protection: bool,
+}
+
+impl Default for EncryptOptions {
+    fn default() -> Self {
+        EncryptOptions::new(0)
+    }
+}
+
+impl EncryptOptions {
+    /// Options for encrypting at `now`, with header protection on.
+    pub fn new(now: i64) -> Self {
+        EncryptOptions {
+            now,
+            sign_with: None,
+            combined: false,
+            header_protection: true,
+        }
+    }
+
+    /// Also sign with `signer`, nested (`combined` false) or in one OpenPGP message.
+    pub fn signed_by(mut self, signer: Cert, combined: bool) -> Self {
+        self.sign_with = Some(signer);
+        self.combined = combined;
+        self
+    }
+}
+
+/// Encrypts `plain` (a MIME entity) to `recipients`, signing it too when `signer` is given.
+/// Returns the armored OpenPGP message (CRLF).
+pub(crate) fn encrypt_bytes(
+    plain: &[u8],
+    recipients: &[Cert],
+    signer: Option<&Cert>,
+    now: i64,
+) -> Result<Vec<u8>> {
+    let p = policy::standard();
+    let t = system_time(now);
+    let mut keys = Vec::new();
+    for cert in recipients {
+        keys.extend(keys::encryption_keys(cert, &p, t)?);
+    }
+    let keypair = match signer {
+        Some(s) => Some(
+            keys::signing_key(s, &p, t)?
+                .into_keypair()
+                .map_err(|e| Error::Key(format!("signer key: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut out = Vec::new();
+    {
+        let m = Message::new(&mut out);
+        let m = Armorer::new(m)
+            .build()
+            .map_err(crypto("encryption failed"))?;
+        let m = Encryptor::for_recipients(m, keys)
+            .symmetric_algo(SymmetricAlgorithm::AES256)
+            .build()
+            .map_err(crypto("encryption failed"))?;
+        let m = match keypair {
+            Some(kp) => Signer::new(m, kp)
+                .map_err(crypto("signing failed"))?
+                .hash_algo(HashAlgorithm::SHA256)
+                .map_err(crypto("signing failed"))?
+                .creation_time(t)
+                .build()
+                .map_err(crypto("signing failed"))?,
+            None => m,
+        };
+        let mut w = LiteralWriter::new(m)
+            .date(t)
+            .map_err(crypto("encryption failed"))?
+            .build()
+            .map_err(crypto("encryption failed"))?;
+        w.write_all(plain)?;
+        w.finalize().map_err(crypto("encryption failed"))?;
+    }
+    Ok(to_crlf(&out).into_owned())
+}
+
+/// Wraps an armored OpenPGP message into a `multipart/encrypted` body: (Content-Type, body).
+pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let boundary = mime::boundary_for(armored, "e");
+    let ct = format!(
+        "Content-Type: multipart/encrypted;\r\n\tprotocol=\"application/pgp-encrypted\";\r\n\tboundary=\"{boundary}\""
+    );
+    let mut body = Vec::with_capacity(armored.len() + 512);
+    body.extend_from_slice(b"This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n");
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Type: application/pgp-encrypted\r\n\
+             Content-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n\
+             --{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\
+             Content-Description: OpenPGP encrypted message\r\n\
+             Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(armored);
+    if !armored.ends_with(b"\r\n") {
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (ct.into_bytes(), body)
+}
+
+/// Encrypts a whole RFC 5322 message as RFC 3156 `multipart/encrypted`.
+///
+/// With `opts.sign_with`, the payload is signed first: inside a `multipart/signed` that is then
+/// encrypted, or, with `opts.combined`, in the same OpenPGP message. The output uses the input's
+/// line-ending convention.
+///
+/// Fails with [`Error::Usage`] without recipients, [`Error::Key`] when a recipient has no
+/// usable encryption key (or the signer no signing key) at `opts.now`, and [`Error::Message`]
+/// when the input has no header.
+pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Result<Vec<u8>> {
+    if recipients.is_empty() {
+        return Err(Error::Usage(
+            "encryption needs at least one recipient".into(),
+        ));
+    }
+    let eol = Eol::detect(message);
+    let crlf = to_crlf(message);
+    let prepared = prepare(&crlf, opts.header_protection.then_some(Hp::Cipher))?;
+    let (entity, combined_signer) = match (&opts.sign_with, opts.combined) {
+        (Some(signer), false) => {
+            let (ct, body) = multipart_signed(&prepared.part, signer, None, opts.now)?;
+            let mut e = ct;
+            e.extend_from_slice(b"\r\n\r\n");
+            e.extend_from_slice(&body);
+            (e, None)
+        }
+        (signer, _) => (prepared.part, signer.as_ref()),
+    };
+    let armored = encrypt_bytes(&entity, recipients, combined_signer, opts.now)?;
+    let (ct, body) = multipart_encrypted(&armored);
+    Ok(assemble(&prepared.outer, &ct, &body, eol))
+}
