@@ -24,6 +24,7 @@ pub mod error;
 pub mod message;
 pub mod profile;
 pub mod report;
+pub mod smime;
 pub mod stamp;
 pub mod verify;
 
