@@ -141,17 +141,59 @@ pub(crate) fn int_is_der(content: &[u8]) -> bool {
     }
 }
 
-/// Dotted OID string → DER TLV.
+/// Dotted OID string → DER TLV; `None` unless it has at least two arcs, the first 0..=2.
 pub(crate) fn oid(dotted: &str) -> Option<Vec<u8>> {
-    let o = der::oid::ObjectIdentifier::new(dotted).ok()?;
-    Some(tlv(OID, o.as_bytes()))
+    let arcs: Vec<u64> = dotted
+        .split('.')
+        .map(|a| a.parse::<u64>().ok())
+        .collect::<Option<_>>()?;
+    if arcs.len() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let first = arcs[0].checked_mul(40)?.checked_add(arcs[1])?;
+    for &arc in std::iter::once(&first).chain(&arcs[2..]) {
+        let mut groups = vec![(arc & 0x7f) as u8];
+        let mut v = arc >> 7;
+        while v > 0 {
+            groups.push((v & 0x7f) as u8 | 0x80);
+            v >>= 7;
+        }
+        out.extend(groups.iter().rev());
+    }
+    Some(tlv(OID, &out))
 }
 
 /// OID content octets → dotted string.
 pub(crate) fn oid_string(content: &[u8]) -> Option<String> {
-    der::oid::ObjectIdentifier::from_bytes(content)
-        .ok()
-        .map(|o| o.to_string())
+    // Base-128 arcs (X.690 §8.19); the first subidentifier packs two arcs.
+    if content.is_empty() || content.last().is_some_and(|b| b & 0x80 != 0) {
+        return None;
+    }
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut v: u64 = 0;
+    for &b in content {
+        if v > u64::MAX >> 7 {
+            return None;
+        }
+        v = (v << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (v / 40).min(2);
+                arcs.push(first);
+                arcs.push(v - first * 40);
+            } else {
+                arcs.push(v);
+            }
+            v = 0;
+        }
+    }
+    Some(
+        arcs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
+    )
 }
 
 /// Sorts encodings as DER requires for a SET OF (X.690 §11.6) and wraps them in a SET.
@@ -177,6 +219,15 @@ mod tests {
         // Trustedbird's 4-octet zero-padded form: accepted leniently, flagged as non-DER.
         assert_eq!(parse_int(&[0, 0, 0, 1]), Some(1));
         assert!(!int_is_der(&[0, 0, 0, 1]));
+    }
+
+    #[test]
+    fn oids_round_trip() {
+        for o in ["1.2.3", "1.2.840.113549.1.9.16.2.55", "2.999.1"] {
+            let enc = oid(o).expect("oid");
+            assert_eq!(oid_string(&enc[2..]).as_deref(), Some(o));
+        }
+        assert!(oid_string(&[0x2a, 0x86]).is_none());
     }
 
     #[test]
