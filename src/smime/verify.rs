@@ -1013,12 +1013,26 @@ fn is_trace(lname: &str) -> bool {
 /// A signed part somewhere inside an unsigned message: never report it as signed (design.md
 /// §8), but say so.
 fn find_nested_signatures(v: &mut Verification, message: &[u8]) {
-    use mail_parser::MimeHeaders;
     let Some(m) = mail_parser::MessageParser::new().parse(message) else {
         return;
     };
-    let nested = m.parts.iter().skip(1).any(|p| {
-        p.content_type().is_some_and(|ct| {
+    if has_signed_part(&m, true, 0) {
+        v.push(
+            "partially-signed",
+            Severity::Warning,
+            None,
+            "a signed part sits inside an unsigned message; the message is not signed".into(),
+        );
+    }
+}
+
+fn has_signed_part(m: &mail_parser::Message<'_>, top: bool, depth: usize) -> bool {
+    use mail_parser::{MimeHeaders, PartType};
+    if depth > 8 {
+        return false;
+    }
+    m.parts.iter().enumerate().any(|(i, p)| {
+        let signed = p.content_type().is_some_and(|ct| {
             let mime = format!(
                 "{}/{}",
                 ct.ctype().to_ascii_lowercase(),
@@ -1030,14 +1044,12 @@ fn find_nested_signatures(v: &mut Verification, message: &[u8]) {
                     && ct
                         .attribute("smime-type")
                         .is_none_or(|t| t.eq_ignore_ascii_case("signed-data")))
-        })
-    });
-    if nested {
-        v.push(
-            "partially-signed",
-            Severity::Warning,
-            None,
-            "a signed part sits inside an unsigned message; the message is not signed".into(),
-        );
-    }
+        });
+        // The root of the top-level message was already looked at by the caller.
+        (signed && !(top && i == 0))
+            || match &p.body {
+                PartType::Message(inner) => has_signed_part(inner, false, depth + 1),
+                _ => false,
+            }
+    })
 }
