@@ -77,10 +77,11 @@ for n in alice bob carol dave eve walter mallory; do
   iss=inter; [ $n = mallory ] && iss=rogue
   cat "$OUT/$n.crt" "$OUT/$iss.crt" > "$OUT/$n.chain.pem"
 done
-# PKCS#12 for gpgsm imports (password "test").
+# PKCS#12 for gpgsm imports (password "test"). gpgsm 2.2's PKCS#12 parser does not read PBES2,
+# so these use the legacy PBE-SHA1-3DES: test-only files, never a model for real keys.
 for n in alice bob carol; do
   openssl pkcs12 -export -inkey "$OUT/$n.key" -in "$OUT/$n.crt" -certfile "$OUT/inter.crt" \
-    -passout pass:test -keypbe AES-256-CBC -certpbe AES-256-CBC -macalg sha256 -out "$OUT/$n.p12"
+    -passout pass:test -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out "$OUT/$n.p12"
 done
 # gpgsm trustlist line for the root (fingerprint with colons + S).
 openssl x509 -in "$OUT/root.crt" -noout -fingerprint -sha1 | sed 's/.*=//' > "$OUT/root.fpr"
