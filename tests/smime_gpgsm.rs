@@ -170,7 +170,8 @@ fn gpgsm_both_directions() {
     }
 
     // gpgsm signs → ximf verifies. (gpgsm 2.2 does not import carol's EC PKCS#12, so RSA only.)
-    for who in ["alice"] {
+    {
+        let who = "alice";
         let entity = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned by gpgsm.\r\n";
         let c = home.file("entity", entity);
         let out = home.0.path().join("gpgsm.p7s");
