@@ -196,7 +196,10 @@ mod tests {
     #[test]
     fn formats_known_instant() {
         // 2009-06-06T16:10:00Z, the spec's example date.
-        assert_eq!(format_rfc5322(1244304600), "Sat, 06 Jun 2009 16:10:00 +0000");
+        assert_eq!(
+            format_rfc5322(1244304600),
+            "Sat, 06 Jun 2009 16:10:00 +0000"
+        );
         assert_eq!(format_rfc5322(0), "Thu, 01 Jan 1970 00:00:00 +0000");
     }
 
@@ -216,7 +219,10 @@ mod tests {
         assert_eq!(parse_rfc5322("Sat, 06 Jun 2009 16:10:00 +0000"), t);
         assert_eq!(parse_rfc5322("6 Jun 2009 18:10:00 +0200"), t);
         assert_eq!(parse_rfc5322("Sat, 06 Jun 09 16:10:00 GMT"), t);
-        assert_eq!(parse_rfc5322("Sat, 06 Jun 2009 16:10 GMT"), Some(1244304600));
+        assert_eq!(
+            parse_rfc5322("Sat, 06 Jun 2009 16:10 GMT"),
+            Some(1244304600)
+        );
         assert_eq!(parse_rfc5322("tomorrow"), None);
         assert_eq!(parse_rfc5322("Sat, 06 Foo 2009 16:10:00 GMT"), None);
         assert_eq!(parse_rfc5322("Sat, 06 Jun 2009 16:10:00"), None);

@@ -14,6 +14,9 @@
 //!   other byte and the input's line endings ([`message::eol`]).
 //! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
 //! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
+//! - [`smime`]: S/MIME 4.0 sign/encrypt/verify/decrypt on CMS (RustCrypto `cms` for the
+//!   structures, OpenSSL for every key operation), with RFC 9788 header protection, RFC 7508
+//!   secure headers and RFC 2634 ESS labels.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
 //! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
 #![forbid(unsafe_code)]

@@ -263,7 +263,7 @@ fn ximf_encryption_decrypts_with_openssl() {
         for oaep in [false, true] {
             let enc = smime::encrypt(
                 &message("alice@example.org"),
-                &[cert("bob"), cert("carol")],
+                &[cert("bob"), cert("carol"), cert("dave")],
                 &enc_opts(cipher, oaep),
             )
             .unwrap();
@@ -272,7 +272,7 @@ fn ximf_encryption_decrypts_with_openssl() {
                 text.contains("Subject: [...]"),
                 "hcp_baseline hides the subject"
             );
-            for who in ["bob", "carol"] {
+            for who in ["bob", "carol", "dave"] {
                 let out = openssl_decrypt(dir.path(), &enc, who);
                 let out = String::from_utf8_lossy(&out);
                 assert!(out.contains("Subject: Q3 plan"), "{cipher:?} {who}: {out}");

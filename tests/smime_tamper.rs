@@ -446,3 +446,67 @@ fn unsigned_and_garbage() {
     assert!(v.findings.is_empty());
     assert!(smime::verify(b"\x00\x01 not a message", &opts()).is_err());
 }
+
+#[test]
+fn encrypted_header_protection_hp_cipher() {
+    let bob = smime::parse_certs(&std::fs::read(keys().join("bob.crt")).unwrap()).unwrap();
+    let enc = smime::encrypt(MSG.as_bytes(), &bob, &EncryptOptions::default()).unwrap();
+    let enc = String::from_utf8(enc).unwrap();
+    assert!(enc.contains("Subject: [...]"));
+    assert!(!enc.contains("Q3 plan"));
+    let mut vo = opts();
+    vo.keys = vec![creds("bob")];
+    vo.extract = true;
+    let v = smime::verify(enc.as_bytes(), &vo).unwrap();
+    assert_eq!(v.encryption.status, "decrypted");
+    assert_eq!(v.encryption.cipher.as_deref(), Some("aes256-gcm"));
+    assert!(codes(&v).is_empty(), "{:#?}", v.findings);
+    assert!(
+        v.inner_headers
+            .iter()
+            .any(|(n, v)| n == "Subject" && v == "Q3 plan")
+    );
+    assert!(String::from_utf8_lossy(&v.content).contains("Subject: Q3 plan"));
+    // An outer field changed in transit (not explained by an HP-Outer record).
+    let tampered = enc.replacen(
+        "X-XIMF-Security-Classification: caterpillar-green",
+        "X-XIMF-Security-Classification: caterpillar-red",
+        1,
+    );
+    let v = smime::verify(tampered.as_bytes(), &vo).unwrap();
+    assert!(
+        codes(&v).contains(&"protected-header-mismatch"),
+        "{:#?}",
+        v.findings
+    );
+}
+
+#[test]
+fn pgp_mime_is_not_judged_as_smime() {
+    let pgp = "From: alice@example.org\nMIME-Version: 1.0\nContent-Type: multipart/signed; micalg=pgp-sha256;\n protocol=\"application/pgp-signature\"; boundary=\"p\"\n\n--p\nContent-Type: text/plain\n\nhi\n--p\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\n-----END PGP SIGNATURE-----\n--p--\n";
+    let v = smime::verify(pgp.as_bytes(), &opts()).unwrap();
+    assert_eq!(v.signature.status, "absent");
+    assert!(v.findings.is_empty(), "{:#?}", v.findings);
+}
+
+#[test]
+fn mangled_input_never_panics() {
+    let signed = sign_with("alice", |o| {
+        o.label = Some(EssLabel {
+            policy: "1.2.840.113549.1.9.16.7.2".into(),
+            classification: Some(7),
+            privacy_mark: None,
+            categories: vec![],
+        });
+    });
+    let bytes = signed.as_bytes();
+    let mut vo = opts();
+    vo.keys = vec![creds("bob")];
+    for cut in (0..bytes.len()).step_by(97) {
+        let _ = smime::verify(&bytes[..cut], &vo);
+        let mut flipped = bytes.to_vec();
+        flipped[cut] ^= 0x55;
+        let _ = smime::verify(&flipped, &vo);
+        let _ = smime::decrypt(&flipped, &vo.keys, NOW);
+    }
+}

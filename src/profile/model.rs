@@ -290,7 +290,10 @@ impl Dictionary {
     /// `MAKE NO COPY` work without a dictionary entry).
     pub fn label<'a>(&'a self, ilk: &'a str, lang: &str) -> &'a str {
         let primary = lang.split('-').next().unwrap_or(lang);
-        let exact = self.locales.iter().find(|(l, _)| l.eq_ignore_ascii_case(lang));
+        let exact = self
+            .locales
+            .iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(lang));
         let by_prefix = self.locales.iter().find(|(l, _)| {
             l.split('-')
                 .next()

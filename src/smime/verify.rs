@@ -132,6 +132,13 @@ pub fn verify(message: &[u8], opts: &VerifyOptions) -> Result<Verification> {
             Entity::parse_part(slice)
         };
         let ct = ent.content_type(slice);
+        // A multipart/signed for another protocol (PGP/MIME, RFC 3156) is not ours to judge.
+        let foreign = ct
+            .param("protocol")
+            .is_some_and(|p| !is_pkcs7(&p.to_ascii_lowercase(), "signature"));
+        if ct.mime == "multipart/signed" && foreign {
+            break;
+        }
         if ct.mime == "multipart/signed" {
             v.signature.mechanism = Some("smime".into());
             let Some(boundary) = ct.param("boundary") else {
@@ -891,8 +898,24 @@ fn check_secure_headers(v: &mut Verification, attrs: &Attributes, message: &[u8]
                 Some(name),
                 format!("{name} is signed but missing from the header"),
             ),
-            (Some((i, _)), _) => {
-                // deleted/modified: the outer value differs by design (RFC 7508 §4.6).
+            (Some((i, f)), HeaderStatus::Deleted) => {
+                // Deleted fields are normally gone (RFC 7508 §4.6.1); one still present with
+                // another value conflicts with the signed one.
+                used.push(i);
+                let (_, outer) = canon(f);
+                if outer.trim() != value.trim() {
+                    v.push(
+                        "secure-header-mismatch",
+                        Severity::Error,
+                        Some(name),
+                        format!(
+                            "{name} was deleted by the signer but is present with another value"
+                        ),
+                    );
+                }
+            }
+            (Some((i, _)), HeaderStatus::Modified) => {
+                // The outer value differs by design (RFC 7508 §4.6).
                 used.push(i);
             }
             (None, _) => {}
