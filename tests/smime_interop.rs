@@ -279,6 +279,29 @@ fn ximf_encryption_decrypts_with_openssl() {
                 assert!(out.contains("hp=\"cipher\""));
                 assert!(out.contains("HP-Outer: Subject: [...]"));
             }
+            // The PKCS#7 API behind `openssl smime` reads enveloped-data with RSA PKCS#1 v1.5
+            // recipients only.
+            if matches!(cipher, Cipher::Aes128Cbc | Cipher::Aes256Cbc) && !oaep {
+                let f = dir.path().join("enc-smime.eml");
+                let only_bob = smime::encrypt(
+                    &message("alice@example.org"),
+                    &[cert("bob")],
+                    &enc_opts(cipher, oaep),
+                )
+                .unwrap();
+                std::fs::write(&f, &only_bob).unwrap();
+                let out = run(Command::new("openssl").args([
+                    "smime",
+                    "-decrypt",
+                    "-in",
+                    f.to_str().unwrap(),
+                    "-recip",
+                    &k("bob.crt"),
+                    "-inkey",
+                    &k("bob.key"),
+                ]));
+                assert!(String::from_utf8_lossy(&out).contains("Subject: Q3 plan"));
+            }
             // And ximf decrypts its own output with either key.
             for who in ["bob", "carol"] {
                 let plain = smime::decrypt(&enc, &[creds(who)], NOW).unwrap();

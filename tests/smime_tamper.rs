@@ -510,3 +510,46 @@ fn mangled_input_never_panics() {
         let _ = smime::decrypt(&flipped, &vo.keys, NOW);
     }
 }
+
+#[test]
+fn intermediates_from_extra_certs() {
+    // The signer sends only its own certificate; the intermediate comes from the verifier.
+    let key = std::fs::read(keys().join("alice.key")).unwrap();
+    let leaf = std::fs::read(keys().join("alice.crt")).unwrap();
+    let alice = Credentials::load(&key, &[&leaf]).unwrap();
+    let mut o = SignOptions::default();
+    o.now = NOW;
+    let signed = smime::sign(MSG.as_bytes(), &alice, &o).unwrap();
+    check(
+        std::str::from_utf8(&signed).unwrap(),
+        "untrusted",
+        "signature-untrusted",
+    );
+    let mut vo = opts();
+    vo.extra_certs = smime::parse_certs(&std::fs::read(keys().join("inter.crt")).unwrap()).unwrap();
+    let v = smime::verify(&signed, &vo).unwrap();
+    assert_eq!(v.signature.status, "valid", "{:#?}", v.findings);
+}
+
+#[test]
+fn mbox_envelope_line_is_kept_and_skipped() {
+    let m = format!("From alice@example.org Sun Nov 29 00:00:00 2026\n{MSG}");
+    let mut o = SignOptions::default();
+    o.now = NOW;
+    let signed =
+        String::from_utf8(smime::sign(m.as_bytes(), &creds("alice"), &o).unwrap()).unwrap();
+    assert!(signed.starts_with("From alice@example.org Sun Nov 29"));
+    assert_eq!(signed.matches("From alice@example.org Sun").count(), 1);
+    let v = smime::verify(signed.as_bytes(), &opts()).unwrap();
+    assert_eq!(v.signature.status, "valid", "{:#?}", v.findings);
+    assert!(codes(&v).is_empty(), "{:#?}", v.findings);
+}
+
+#[test]
+fn expired_recipient_is_refused() {
+    let eve = smime::parse_certs(&std::fs::read(keys().join("eve.crt")).unwrap()).unwrap();
+    let mut o = EncryptOptions::default();
+    o.now = NOW;
+    let e = smime::encrypt(MSG.as_bytes(), &eve, &o).unwrap_err();
+    assert_eq!(e.class(), ximf::ErrorClass::Config, "{e}");
+}

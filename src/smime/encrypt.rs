@@ -38,7 +38,7 @@ pub struct EncryptOptions {
     pub cipher: Option<Cipher>,
     /// RSAES-OAEP (SHA-256, MGF1-SHA-256) instead of PKCS#1 v1.5 for RSA recipients.
     pub oaep: bool,
-    /// Reserved for recipient-certificate validity checks.
+    /// Time (Unix seconds) at which recipient certificates must be valid; 0 skips the check.
     pub now: i64,
     /// RFC 9788 header protection (default true).
     pub header_protection: bool,
@@ -63,7 +63,7 @@ fn crypto(e: impl std::fmt::Display) -> Error {
 /// encrypted as is (sign-then-encrypt: its signed part carries the protected header copies).
 ///
 /// Fails with [`Error::NoKey`] when there is no recipient, [`Error::Key`] when a recipient
-/// certificate cannot be used (RSA < 2048 bits, unsupported key type) and [`Error::Message`]
+/// certificate cannot be used (RSA < 2048 bits, unsupported key type, not valid at `now`) and [`Error::Message`]
 /// when the input has no header section.
 pub fn encrypt(
     message: &[u8],
@@ -82,8 +82,12 @@ pub fn encrypt(
     let signed = ct.mime == "multipart/signed" || is_pkcs7(&ct.mime, "mime");
     let hp = opts.header_protection && !signed;
 
-    // hcp_baseline (RFC 9788 §3.2.1): Subject obscured, Comments/Keywords removed.
-    let mut outer = Vec::new();
+    if opts.now > 0 {
+        check_validity(recipients, opts.now)?;
+    }
+    // hcp_baseline (RFC 9788 §3.2.1): Subject obscured, Comments/Keywords removed. An mbox
+    // envelope line stays first.
+    let mut outer = raw[..ent.start].to_vec();
     let mut hp_outer = Vec::new();
     for f in ent.fields.iter().filter(|f| !mime::is_structural(&f.name)) {
         let lname = f.name.to_ascii_lowercase();
@@ -119,6 +123,23 @@ pub fn encrypt(
     );
     outer.extend(mime::base64_lines(&ci));
     Ok(to_eol(&outer, eol).into_owned())
+}
+
+/// Refuses recipient certificates outside their validity at `now`.
+fn check_validity(recipients: &[Certificate], now: i64) -> Result<()> {
+    let t = openssl::asn1::Asn1Time::from_unix(now as _).map_err(crypto)?;
+    for r in recipients {
+        let x = certs::to_openssl(r)?;
+        let expired = x.not_after().compare(&t).map_err(crypto)? == std::cmp::Ordering::Less;
+        let early = x.not_before().compare(&t).map_err(crypto)? == std::cmp::Ordering::Greater;
+        if expired || early {
+            let who = certs::addresses(&x).join(", ");
+            return Err(Error::Key(format!(
+                "recipient certificate for {who} is not valid at the given time"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn alg(o: &str, params: Option<&[u8]>) -> Result<AlgorithmIdentifierOwned> {

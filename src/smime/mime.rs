@@ -28,6 +28,9 @@ pub(crate) struct Entity {
     pub body: usize,
     /// The header section, blank line included.
     pub header_end: usize,
+    /// Offset of the first header field: past an mbox `From ` envelope line (procmail hands
+    /// it over), else 0.
+    pub start: usize,
 }
 
 /// Parsed Content-Type of an entity.
@@ -52,13 +55,19 @@ impl Entity {
     /// Splits `raw`; `None` when it does not start with a header field.
     pub fn parse(raw: &[u8]) -> Option<Entity> {
         let mut fields: Vec<Field> = Vec::new();
-        let mut pos = 0;
+        let start = if raw.starts_with(b"From ") {
+            memchr::memchr(b'\n', raw).map_or(raw.len(), |i| i + 1)
+        } else {
+            0
+        };
+        let mut pos = start;
         loop {
             if pos >= raw.len() {
                 return Some(Entity {
                     fields,
                     body: raw.len(),
                     header_end: raw.len(),
+                    start,
                 });
             }
             let eol = memchr::memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i + 1);
@@ -69,6 +78,7 @@ impl Entity {
                     fields,
                     body: eol,
                     header_end: eol,
+                    start,
                 });
             }
             if matches!(content[0], b' ' | b'\t') {
@@ -89,6 +99,7 @@ impl Entity {
                         fields,
                         body: pos,
                         header_end: pos,
+                        start,
                     });
                 }
                 fields.push(Field {
@@ -109,12 +120,14 @@ impl Entity {
                 fields: Vec::new(),
                 body,
                 header_end: body,
+                start: 0,
             };
         }
         Entity::parse(raw).unwrap_or(Entity {
             fields: Vec::new(),
             body: 0,
             header_end: 0,
+            start: 0,
         })
     }
 
@@ -128,7 +141,7 @@ impl Entity {
 
     /// The Content-Type, parsed by mail-parser from the header section only.
     pub fn content_type(&self, raw: &[u8]) -> ContentType {
-        let head = &raw[..self.header_end];
+        let head = &raw[self.start..self.header_end];
         let parsed = MessageParser::new().parse_headers(head);
         let Some(ct) = parsed.as_ref().and_then(|m| m.content_type()) else {
             return ContentType {
@@ -152,7 +165,7 @@ impl Entity {
 
     /// The first From address, lowercased.
     pub fn first_from(&self, raw: &[u8]) -> Option<String> {
-        let head = &raw[..self.header_end];
+        let head = &raw[self.start..self.header_end];
         let parsed = MessageParser::new().parse_headers(head)?;
         parsed
             .from()
@@ -309,6 +322,13 @@ mod tests {
         assert_eq!(&raw[e.fields[1].value.clone()], b" x\r\n  y");
         assert_eq!(&raw[e.body..], b"body\r\n");
         assert!(Entity::parse(b"not a header\n\nbody").is_none());
+        let mbox = b"From alice@example.org Sun Nov 29 00:00:00 2026\nSubject: x\n\nb";
+        let e = Entity::parse(mbox).expect("mbox entity");
+        assert_eq!(e.fields[0].name, "Subject");
+        assert_eq!(
+            &mbox[..e.start],
+            b"From alice@example.org Sun Nov 29 00:00:00 2026\n"
+        );
     }
 
     #[test]

@@ -134,6 +134,14 @@ pub(crate) fn boundary(content: &[u8]) -> String {
 
 /// The non-structural header fields of the message, raw, in order.
 pub(crate) fn outer_header(raw: &[u8], ent: &Entity) -> Vec<u8> {
+    // An mbox envelope line stays first.
+    let mut out = raw[..ent.start].to_vec();
+    out.extend(outer_fields(raw, ent));
+    out
+}
+
+/// The non-structural header fields, raw, in order, without any envelope line.
+pub(crate) fn outer_fields(raw: &[u8], ent: &Entity) -> Vec<u8> {
     let mut out = Vec::new();
     for f in ent.fields.iter().filter(|f| !mime::is_structural(&f.name)) {
         out.extend_from_slice(&raw[f.span.clone()]);
@@ -195,7 +203,7 @@ pub(crate) fn build_payload(
         });
     }
     if hp.is_some() {
-        out.extend(outer_header(raw, ent));
+        out.extend(outer_fields(raw, ent));
     }
     out.extend_from_slice(extra);
     out.extend_from_slice(b"\r\n");
