@@ -1076,3 +1076,105 @@ fn has_signed_part(m: &mail_parser::Message<'_>, top: bool, depth: usize) -> boo
             }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::smime::sign::{attribute, signed_data};
+    use crate::smime::{Digest, asn1, mime};
+
+    const NOW: i64 = 1_795_910_400;
+
+    fn key_file(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/keys/smime")
+            .join(name);
+        std::fs::read(p).unwrap()
+    }
+
+    /// A message signed with Trustedbird's legacy id-aa 80 secure-headers attribute (spec §4.4).
+    fn legacy_signed(subject_outer: &str) -> Vec<u8> {
+        let creds =
+            Credentials::load(&key_file("alice.key"), &[&key_file("alice.chain.pem")]).unwrap();
+        let field = asn1::cons(
+            asn1::SEQUENCE,
+            &[
+                &asn1::tlv(asn1::IA5_STRING, b"subject"),
+                &asn1::tlv(asn1::IA5_STRING, b"Q3 plan"),
+                &asn1::tlv(asn1::INTEGER, &[0, 0, 0, 0]),
+            ],
+        );
+        let shf = asn1::cons(
+            asn1::SET,
+            &[
+                &asn1::tlv(asn1::ENUMERATED, &[0, 0, 0, 1]),
+                &asn1::tlv(asn1::SET, &field),
+            ],
+        );
+        let payload = b"Content-Type: text/plain\r\n\r\nbody\r\n";
+        let attr = attribute(label::OID_SECURE_HEADERS_LEGACY, &shf).unwrap();
+        let ci = signed_data(
+            payload,
+            false,
+            &creds,
+            Digest::Sha256,
+            false,
+            NOW,
+            vec![attr],
+        )
+        .unwrap();
+        let mut m = format!("From: alice@example.org\r\nSubject: {subject_outer}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n--b\r\n").into_bytes();
+        m.extend_from_slice(payload);
+        m.extend_from_slice(b"\r\n--b\r\nContent-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+        m.extend(mime::base64_lines(&ci));
+        m.extend_from_slice(b"--b--\r\n");
+        m
+    }
+
+    fn opts() -> VerifyOptions {
+        VerifyOptions {
+            anchors: crate::smime::parse_certs(&key_file("root.crt")).unwrap(),
+            now: NOW,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn legacy_trustedbird_secure_headers_are_read() {
+        let v = verify(&legacy_signed("Q3 plan"), &opts()).unwrap();
+        assert_eq!(v.signature.status, "valid", "{:#?}", v.findings);
+        assert!(v.findings.iter().any(|f| f.code == "legacy-trustedbird"));
+        assert!(!v.findings.iter().any(|f| f.severity == Severity::Error));
+        assert_eq!(v.signature.protected_headers, vec!["subject".to_owned()]);
+        let v = verify(&legacy_signed("Q4 plan"), &opts()).unwrap();
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.code == "secure-header-mismatch")
+        );
+    }
+
+    #[test]
+    fn canonical_feed_matches_copy() {
+        for input in [&b"a\nb\r\nc"[..], b"\n\n", b"no eol", b"x\r\n", b""] {
+            let mut got = Vec::new();
+            feed_canonical::<()>(input, |c| {
+                got.extend_from_slice(c);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, crate::message::eol::to_crlf(input).into_owned());
+        }
+        let big: Vec<u8> = (0..200_000)
+            .map(|i| if i % 70 == 0 { b'\n' } else { b'a' })
+            .collect();
+        let mut got = Vec::new();
+        feed_canonical::<()>(&big, |c| {
+            got.extend_from_slice(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, crate::message::eol::to_crlf(&big).into_owned());
+    }
+}
