@@ -36,10 +36,16 @@ PY
 }
 
 printf '%-8s %14s %14s %8s\n' size openssl_ms ximf_ms ratio
-for spec in 4k:4096 1m:1048576 64m:67108864; do
+for spec in 4k:4096 1m:1048576 64m:67108864 64m-lf:0; do
   name=${spec%%:*}; bytes=${spec##*:}
-  make_msg "$name" "$bytes"
-  runs=20; [ "$name" = 64m ] && runs=5
+  if [ "$name" = 64m-lf ]; then
+    # The same message stored with LF endings (as procmail/mutt hand it over): ximf
+    # canonicalizes to CRLF while hashing, without a copy.
+    tr -d '\r' < "$W/64m.eml" > "$W/$name.eml"
+  else
+    make_msg "$name" "$bytes"
+  fi
+  runs=20; case $name in 64m*) runs=5 ;; esac
   hyperfine -N --warmup 1 --runs $runs --export-json "$W/$name.json" \
     "openssl cms -verify -in $W/$name.eml -CAfile $K/root.crt -attime $NOW -out /dev/null" \
     "$BIN $W/$name.eml $K/root.crt $NOW" >/dev/null 2>&1

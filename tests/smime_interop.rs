@@ -364,6 +364,7 @@ fn openssl_encryption_decrypts_with_ximf() {
         ),
         ("carol", &["-aes256"], "aes256-cbc"),
         ("carol", &["-aes-128-gcm"], "aes128-gcm"),
+        ("dave", &["-aes256"], "aes256-cbc"),
     ];
     for &(who, args, cipher) in cases {
         let mut cmd = Command::new("openssl");

@@ -15,6 +15,7 @@ use x509_cert::Certificate;
 use crate::{Error, Result};
 
 /// A private key with its certificate and chain.
+#[derive(Clone)]
 pub struct Credentials {
     pub(crate) key: PKey<Private>,
     pub(crate) cert: X509,

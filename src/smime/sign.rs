@@ -339,7 +339,14 @@ pub(crate) fn signed_data(
             .to_der(),
     }
     .map_err(der_err)?;
+    // RFC 5035 signingCertificateV2 (id-aa 47): binds the signer certificate (SHA-256, the
+    // DEFAULT hash, so no hashAlgorithm), per spec §4.6 [REC].
+    let cert_der = creds.cert_x509.to_der().map_err(der_err)?;
+    let cert_hash = hash(openssl::hash::MessageDigest::sha256(), &cert_der).map_err(crypto)?;
+    let ess_cert_id = asn1::tlv(asn1::SEQUENCE, &asn1::tlv(asn1::OCTET_STRING, &cert_hash));
+    let signing_cert = asn1::tlv(asn1::SEQUENCE, &asn1::tlv(asn1::SEQUENCE, &ess_cert_id));
     let mut attrs = vec![
+        attribute("1.2.840.113549.1.9.16.2.47", &signing_cert)?,
         attribute(
             super::OID_CONTENT_TYPE,
             &asn1::oid(super::OID_DATA).unwrap_or_default(),
