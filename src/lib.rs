@@ -18,6 +18,9 @@
 //! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
 //! - [`pgp`]: OpenPGP with Sequoia — RFC 3156 PGP/MIME sign, encrypt, verify, decrypt, RFC 9788
 //!   header protection, inline PGP; signatures are hashed straight from the raw buffer.
+//! - [`smime`]: S/MIME 4.0 sign/encrypt/verify/decrypt on CMS (RustCrypto `cms` for the
+//!   structures, OpenSSL for every key operation), with RFC 9788 header protection, RFC 7508
+//!   secure headers and RFC 2634 ESS labels.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
 //! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
 #![forbid(unsafe_code)]
@@ -32,6 +35,7 @@ pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod sendmail;
+pub mod smime;
 pub mod stamp;
 pub mod verify;
 
