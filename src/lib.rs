@@ -33,6 +33,7 @@ pub mod message;
 pub mod pgp;
 pub mod policy;
 pub mod profile;
+pub mod protect;
 pub mod report;
 pub mod sendmail;
 pub mod smime;

@@ -373,10 +373,33 @@ fn help_for_every_command() {
 }
 
 #[test]
-fn crypto_commands_say_they_are_not_built() {
+fn exit_67_no_key_for_the_signer() {
     fails(
         &ximf(&["protect", "--sign"], &plain()),
-        69,
-        "ximf protect: ",
+        67,
+        "ximf protect: no key or certificate for ",
+    );
+    fails(
+        &ximf(&["protect", "--encrypt", "--mechanism", "smime"], &plain()),
+        67,
+        "ximf protect: no key or certificate for S/MIME recipients",
+    );
+}
+
+#[test]
+fn decrypt_refuses_what_is_not_encrypted() {
+    fails(
+        &ximf(&["decrypt"], &plain()),
+        65,
+        "ximf decrypt: not an encrypted message",
+    );
+    // Key material that is neither X.509 nor OpenPGP is a configuration error.
+    let dir = tempfile::tempdir().expect("tmp");
+    let junk = dir.path().join("junk.key");
+    std::fs::write(&junk, "not a key").expect("write");
+    fails(
+        &ximf(&["decrypt", "--key", &junk.display().to_string()], &plain()),
+        78,
+        "ximf decrypt: ",
     );
 }

@@ -66,7 +66,11 @@ fn mutt_sends_through_ximf_to_the_recorder() {
     let rcpts = ["bob@example.org", "carol@example.org"];
 
     // What mutt itself passes to $sendmail, recorded without ximf in between.
-    let rc = muttrc(&s, &fake_sendmail().display().to_string(), "example-restricted");
+    let rc = muttrc(
+        &s,
+        &fake_sendmail().display().to_string(),
+        "example-restricted",
+    );
     let o = mutt(&s, &rc, "Quarterly figures", &rcpts);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let direct = lines(&s.join("rec.argv"));
@@ -104,8 +108,14 @@ fn mutt_sends_through_ximf_to_the_recorder() {
     let sent = std::fs::read(s.join("rec.msg")).expect("recorded message");
     let h = header(&sent);
     // my_hdr's value is kept; stamp adds the rest.
-    assert!(h.contains("X-XIMF-Security-Classification: example-restricted"), "{h}");
-    assert!(h.contains("X-XIMF-Security-Classification-Identifier: 2"), "{h}");
+    assert!(
+        h.contains("X-XIMF-Security-Classification: example-restricted"),
+        "{h}"
+    );
+    assert!(
+        h.contains("X-XIMF-Security-Classification-Identifier: 2"),
+        "{h}"
+    );
     assert!(h.contains("X-XIMF-NAME: Example"), "{h}");
     assert!(h.contains("X-XIMF-Primary-Precedence: routine"), "{h}");
     assert!(h.contains("Subject: Quarterly figures"), "{h}");
@@ -120,12 +130,21 @@ fn mutt_sends_through_ximf_to_the_recorder() {
     assert_ne!(code(&o), 0, "mutt must report the failure");
     let said = out(&o) + &err(&o);
     assert!(said.contains("child exited 65"), "{said}");
-    assert!(said.contains("ximf sendmail: X-XIMF-Security-Classification"), "{said}");
-    assert!(!s.join("rec.calls").exists(), "the real sendmail was called");
+    assert!(
+        said.contains("ximf sendmail: X-XIMF-Security-Classification"),
+        "{said}"
+    );
+    assert!(
+        !s.join("rec.calls").exists(),
+        "the real sendmail was called"
+    );
     let kept = std::fs::read_to_string(&dead).expect("dead letter");
     assert!(kept.starts_with("From alice@example.org "), "{kept}");
     assert!(kept.contains("Subject: Not for the wire"), "{kept}");
-    assert!(kept.contains("X-XIMF-Security-Classification: top-secret"), "{kept}");
+    assert!(
+        kept.contains("X-XIMF-Security-Classification: top-secret"),
+        "{kept}"
+    );
 }
 
 /// mutt → ximf sendmail → Postfix's sendmail/postdrop → pickup → cleanup → qmgr → virtual(8)
@@ -156,14 +175,19 @@ fn mutt_sends_through_ximf_to_a_real_postfix() {
     let rc = muttrc(&s, &via, "example-restricted");
     let o = mutt(&s, &rc, "Quarterly figures", &["bob@example.org"]);
     assert_eq!(code(&o), 0, "{}{}\n{}", out(&o), err(&o), pf.log_text());
-    wait_for("delivery to the Maildir", || !maildir_files(&pf.maildir()).is_empty());
+    wait_for("delivery to the Maildir", || {
+        !maildir_files(&pf.maildir()).is_empty()
+    });
     let files = maildir_files(&pf.maildir());
     assert_eq!(files.len(), 1, "{files:?}");
     let delivered = std::fs::read(&files[0]).expect("delivered");
     let h = header(&delivered);
     assert!(h.contains("Return-Path: <alice@example.org>"), "{h}");
     assert!(h.contains("X-XIMF-NAME: Example"), "{h}");
-    assert!(h.contains("X-XIMF-Security-Classification: example-restricted"), "{h}");
+    assert!(
+        h.contains("X-XIMF-Security-Classification: example-restricted"),
+        "{h}"
+    );
     let (c, report) = verify(&delivered);
     assert_eq!(c, 0, "{report}");
 

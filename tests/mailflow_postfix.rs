@@ -47,7 +47,10 @@ printf 'QUIT\r\n' >&3
     );
     let filter = std::fs::read_to_string(mailflow("ximf-filter"))
         .expect("shipped filter")
-        .replace("XIMF=/usr/local/bin/ximf", &format!("XIMF={}", ximf.display()))
+        .replace(
+            "XIMF=/usr/local/bin/ximf",
+            &format!("XIMF={}", ximf.display()),
+        )
         .replace(
             "XIMF_PROFILE=/etc/ximf",
             &format!("XIMF_PROFILE={}", profile.display()),
@@ -107,7 +110,12 @@ fn postfix_content_filter_delivers_annotated_mail() {
     let bad = PLAIN
         .replacen("Subject:", "X-XIMF-NAME: Example\nSubject:", 1)
         .replace("Quarterly figures", "Missing values");
-    let reply = smtp_send(port, "alice@example.org", &["bob@example.org"], bad.as_bytes());
+    let reply = smtp_send(
+        port,
+        "alice@example.org",
+        &["bob@example.org"],
+        bad.as_bytes(),
+    );
     assert!(reply.starts_with("250"), "{reply}");
     wait_for("two deliveries", || maildir_files(&pf.maildir()).len() == 2);
     let mut verdicts = Vec::new();
@@ -119,15 +127,24 @@ fn postfix_content_filter_delivers_annotated_mail() {
             .find(|l| l.starts_with("X-XIMF-Verify: "))
             .unwrap_or_else(|| panic!("not annotated:\n{m}\nlog:\n{}", pf.log_text()));
         assert_eq!(h.matches("X-XIMF-Verify:").count(), 1, "{h}");
-        let subject = h.lines().find(|l| l.starts_with("Subject: ")).unwrap_or_default();
+        let subject = h
+            .lines()
+            .find(|l| l.starts_with("Subject: "))
+            .unwrap_or_default();
         verdicts.push(format!("{subject} => {}", &line[15..19]));
         // Postfix adds trace fields; the message itself is intact below them.
-        assert!(m.ends_with("Hello Bob,\nFrom the figures: all good.\n"), "{m}");
+        assert!(
+            m.ends_with("Hello Bob,\nFrom the figures: all good.\n"),
+            "{m}"
+        );
     }
     verdicts.sort();
     assert_eq!(
         verdicts,
-        ["Subject: Missing values => fail", "Subject: Quarterly figures => pass"]
+        [
+            "Subject: Missing values => fail",
+            "Subject: Quarterly figures => pass"
+        ]
     );
     let log = pf.log_text();
     assert!(log.contains("relay=ximf"), "{log}");
@@ -142,7 +159,10 @@ fn postfix_defers_when_the_filter_fails_temporarily() {
     }
     let s = Scratch::new();
     // A broken profile: ximf exits 78, the filter turns that into 75, pipe(8) defers.
-    let broken = s.write("broken.xml", "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"");
+    let broken = s.write(
+        "broken.xml",
+        "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"",
+    );
     let (pf, port) = postfix_with_filter(&s, &broken);
     let reply = smtp_send(port, "alice@example.org", &["bob@example.org"], &stamped());
     assert!(reply.starts_with("250"), "{reply}");
@@ -154,10 +174,19 @@ fn postfix_defers_when_the_filter_fails_temporarily() {
     wait_for("the deferral", || pf.log_text().contains("status=deferred"));
     let log = pf.log_text();
     assert!(log.contains("relay=ximf"), "{log}");
-    assert!(log.contains("deferring"), "the filter's reason is logged: {log}");
+    assert!(
+        log.contains("deferring"),
+        "the filter's reason is logged: {log}"
+    );
     assert!(!log.contains("status=bounced"), "{log}");
     let q = pf.queue();
-    assert!(q.contains(&queue_id), "queue id {queue_id} not queued:\n{q}");
+    assert!(
+        q.contains(&queue_id),
+        "queue id {queue_id} not queued:\n{q}"
+    );
     assert!(q.contains("bob@example.org"), "{q}");
-    assert!(maildir_files(&pf.maildir()).is_empty(), "neither delivered nor bounced");
+    assert!(
+        maildir_files(&pf.maildir()).is_empty(),
+        "neither delivered nor bounced"
+    );
 }

@@ -97,7 +97,10 @@ fn a_failing_or_killed_filter_leaves_the_original_delivered() {
     let s = Scratch::new();
     let good = stamped();
     // 78: the profile is broken. ximf writes nothing on stdout; procmail keeps the original.
-    let broken = s.write("broken.xml", "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"");
+    let broken = s.write(
+        "broken.xml",
+        "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"",
+    );
     let o = procmail(&s, &ximf(), &broken, &good);
     assert_eq!(code(&o), 0, "{}", err(&o));
     // ximf refuses before reading the message, so procmail sees its write fail (or, when the

@@ -53,16 +53,25 @@ fn assert_refusal(o: &Output, want_code: i32, dead: &Path, msg: &str) {
     assert_eq!(code(o), want_code, "stderr: {e}");
     assert!(o.stdout.is_empty(), "stdout: {}", out(o));
     // The real sendmail may have said something first; ximf says one line of its own.
-    let ours: Vec<&str> = e.lines().filter(|l| l.starts_with("ximf sendmail: ")).collect();
+    let ours: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("ximf sendmail: "))
+        .collect();
     assert_eq!(ours.len(), 1, "{e}");
     let first = ours[0];
     assert!(first.contains("nothing sent"), "{e}");
-    assert!(first.contains(&format!("kept in {}", dead.display())), "{e}");
+    assert!(
+        first.contains(&format!("kept in {}", dead.display())),
+        "{e}"
+    );
     let kept = dead_letter(dead);
     assert!(kept.starts_with("From "), "{kept}");
     // mboxrd: the body's "From " line is quoted once, everything else is as it came.
     let unquoted = kept.replace("\n>From the figures", "\nFrom the figures");
-    assert!(unquoted.contains(msg), "dead letter lacks the message:\n{kept}");
+    assert!(
+        unquoted.contains(msg),
+        "dead letter lacks the message:\n{kept}"
+    );
 }
 
 const MUTT_ARGV: &[&str] = &[
@@ -102,8 +111,13 @@ fn stamps_and_passes_mutts_argv_verbatim() {
     let h = header(&sent);
     assert!(h.contains("X-XIMF-NAME: Example"), "{h}");
     assert!(h.contains("X-XIMF-Primary-Precedence: routine"), "{h}");
-    assert!(h.contains("X-XIMF-Security-Classification-Identifier: 2"), "{h}");
-    assert!(String::from_utf8_lossy(&sent).ends_with("\n\nHello Bob,\nFrom the figures: all good.\n"));
+    assert!(
+        h.contains("X-XIMF-Security-Classification-Identifier: 2"),
+        "{h}"
+    );
+    assert!(
+        String::from_utf8_lossy(&sent).ends_with("\n\nHello Bob,\nFrom the figures: all good.\n")
+    );
     let (c, report) = verify(&sent);
     assert_eq!(c, 0, "{report}");
     assert!(!s.join("dead.letter").exists());
@@ -147,9 +161,15 @@ fn values_in_the_message_are_kept_and_flags_and_config_fill_the_rest() {
     assert_eq!(recorded_argv(&s), ["-oi", "-t"]);
     let sent = std::fs::read(s.join("rec.msg")).expect("sent");
     let h = header(&sent);
-    assert!(h.contains("X-XIMF-Security-Classification: example-confidential"), "{h}");
+    assert!(
+        h.contains("X-XIMF-Security-Classification: example-confidential"),
+        "{h}"
+    );
     assert!(h.contains("X-XIMF-Primary-Precedence: flash"), "{h}");
-    assert!(!h.contains("priority") && !h.contains("X-XIMF-Primary-Precedence: routine"), "{h}");
+    assert!(
+        !h.contains("priority") && !h.contains("X-XIMF-Primary-Precedence: routine"),
+        "{h}"
+    );
     assert!(h.contains("X-XIMF-Privacy-Mark: example-staff-only"), "{h}");
     assert!(h.contains("X-XIMF-Copy-Precedence: routine"), "{h}");
     assert!(h.contains("X-XIMF-Subject-Indicator-Codes: ABC;DEF"), "{h}");
@@ -169,7 +189,12 @@ fn a_message_that_breaks_the_profile_is_not_sent() {
     );
     let o = sendmail(
         &s,
-        &["--sendmail-command", &fake(), "--set", "X-XIMF-Primary-Precedence=routine"],
+        &[
+            "--sendmail-command",
+            &fake(),
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+        ],
         &[],
         msg.as_bytes(),
     );
@@ -191,7 +216,13 @@ fn a_message_that_breaks_the_profile_is_not_sent() {
     assert_refusal(&args_with_rcpt, 65, &s.join("dead.letter"), &msg);
     assert!(err(&args_with_rcpt).contains("X-XIMF-Security-Classification"));
     assert_eq!(calls(&s), 0, "the real sendmail must never be called");
-    assert_eq!(dead_letter(&s.join("dead.letter")).matches("\nFrom ").count() + 1, 2);
+    assert_eq!(
+        dead_letter(&s.join("dead.letter"))
+            .matches("\nFrom ")
+            .count()
+            + 1,
+        2
+    );
 }
 
 #[test]
@@ -257,14 +288,20 @@ fn a_missing_real_sendmail_is_69() {
         PLAIN.as_bytes(),
     );
     assert_refusal(&o, 69, &s.join("dead.letter"), PLAIN);
-    assert!(err(&o).contains("/nonexistent/sendmail: cannot run"), "{}", err(&o));
+    assert!(
+        err(&o).contains("/nonexistent/sendmail: cannot run"),
+        "{}",
+        err(&o)
+    );
     // Not executable is the same answer.
     let not_exec = s.write("not-exec", "#!/bin/sh\nexit 0\n");
     let o = sendmail(
         &s,
         &["--sendmail-command", not_exec.to_str().expect("utf8"), "-t"],
         &[],
-        PLAIN.replacen("Subject:", "X-XIMF-NAME: smtp\nSubject:", 1).as_bytes(),
+        PLAIN
+            .replacen("Subject:", "X-XIMF-NAME: smtp\nSubject:", 1)
+            .as_bytes(),
     );
     assert_eq!(code(&o), 69, "{}", err(&o));
 }
@@ -300,7 +337,14 @@ fn the_dead_letter_on_a_full_disk_is_reported_and_the_status_kept() {
     let s = Scratch::new();
     let o = sendmail(
         &s,
-        &["--sendmail-command", &fake(), "--dead-letter", "/dev/full", "--", "bob@example.org"],
+        &[
+            "--sendmail-command",
+            &fake(),
+            "--dead-letter",
+            "/dev/full",
+            "--",
+            "bob@example.org",
+        ],
         &[],
         PLAIN.as_bytes(),
     );
@@ -336,7 +380,12 @@ fn config_errors_and_loops_are_78() {
     assert_refusal(&o, 78, &s.join("dead.letter"), PLAIN);
     assert!(err(&o).contains("bad.toml:1:1"), "{}", err(&o));
     // $XIMF_CONFIG is read when --config is absent; a missing explicit file is an error.
-    let o = sendmail(&s, &["-t"], &[("XIMF_CONFIG", "/nonexistent/ximf.toml")], PLAIN.as_bytes());
+    let o = sendmail(
+        &s,
+        &["-t"],
+        &[("XIMF_CONFIG", "/nonexistent/ximf.toml")],
+        PLAIN.as_bytes(),
+    );
     assert_eq!(code(&o), 78, "{}", err(&o));
     // A real sendmail that is ximf sendmail again would loop: the inner one refuses (78) and
     // the outer passes that status through.
@@ -396,5 +445,8 @@ fn crlf_messages_go_out_crlf() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     let sent = std::fs::read(s.join("rec.msg")).expect("sent");
     assert!(String::from_utf8_lossy(&sent).contains("X-XIMF-NAME: Example\r\n"));
-    assert_eq!(sent.iter().filter(|&&b| b == b'\n').count(), sent.windows(2).filter(|w| w == b"\r\n").count());
+    assert_eq!(
+        sent.iter().filter(|&&b| b == b'\n').count(),
+        sent.windows(2).filter(|w| w == b"\r\n").count()
+    );
 }

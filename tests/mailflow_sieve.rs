@@ -37,7 +37,10 @@ impl Sieve {
         set_mode(&bin, 0o755);
         let wrapper = std::fs::read_to_string(mailflow("ximf-verify"))
             .expect("wrapper")
-            .replace("XIMF=/usr/local/bin/ximf", &format!("XIMF={}", ximf.display()))
+            .replace(
+                "XIMF=/usr/local/bin/ximf",
+                &format!("XIMF={}", ximf.display()),
+            )
             .replace(
                 "XIMF_PROFILE=/etc/ximf",
                 &format!("XIMF_PROFILE={}", profile.display()),
@@ -46,7 +49,10 @@ impl Sieve {
         s.script("sieve-filter/ximf-verify", &wrapper);
         let conf = std::fs::read_to_string(mailflow("90-sieve-ximf.conf"))
             .expect("conf")
-            .replace("/usr/local/lib/ximf/sieve-filter", &bin.display().to_string());
+            .replace(
+                "/usr/local/lib/ximf/sieve-filter",
+                &bin.display().to_string(),
+            );
         let conf = s.write("dovecot.conf", conf);
         // The script's compiled form is saved beside it: give nobody a directory it may write.
         let scripts = s.join("sieve");
@@ -150,7 +156,12 @@ fn sieve_annotates_and_files_by_verdict() {
     // Dry run: the actions sieve-test would take.
     let o = sv.run("good.eml", &good, false);
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
-    assert_eq!(actions(&o), "* store message in folder: INBOX", "{}", out(&o));
+    assert_eq!(
+        actions(&o),
+        "* store message in folder: INBOX",
+        "{}",
+        out(&o)
+    );
     let o = sv.run("bad.eml", bad.as_bytes(), false);
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     assert_eq!(
@@ -176,22 +187,36 @@ fn sieve_annotates_and_files_by_verdict() {
     let q = sv.stored("Quarantine");
     assert_eq!(q.len(), 1, "{q:?}");
     assert!(q[0].starts_with("X-XIMF-Verify: fail ("), "{}", q[0]);
-    assert!(q[0].contains("codes=missing-version,missing-mandatory-header"), "{}", q[0]);
+    assert!(
+        q[0].contains("codes=missing-version,missing-mandatory-header"),
+        "{}",
+        q[0]
+    );
     assert!(q[0].ends_with(&bad));
 }
 
 #[test]
 fn a_failing_filter_leaves_the_message_unchanged_and_unchecked() {
     let s = Scratch::new();
-    let broken = s.write("broken.xml", "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"");
+    let broken = s.write(
+        "broken.xml",
+        "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"",
+    );
     let sv = Sieve::new(&broken);
     let good = stamped();
     let o = sv.run("good.eml", &good, true);
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     let said = out(&o) + &err(&o);
-    assert!(said.contains("stored mail into mailbox 'Unchecked'"), "{said}");
+    assert!(
+        said.contains("stored mail into mailbox 'Unchecked'"),
+        "{said}"
+    );
     let kept = sv.stored("Unchecked");
     assert_eq!(kept.len(), 1, "{kept:?}");
-    assert_eq!(kept[0].as_bytes(), &good[..], "the message must be as it came");
+    assert_eq!(
+        kept[0].as_bytes(),
+        &good[..],
+        "the message must be as it came"
+    );
     assert!(sv.stored("INBOX").is_empty() && sv.stored("Quarantine").is_empty());
 }

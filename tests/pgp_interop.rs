@@ -3,6 +3,7 @@
 //! verifies and decrypts with them (parts split exactly as RFC 3156 says), and their output,
 //! made at test time, verifies and decrypts with ximf. Ed25519/Cv25519 (alice) and RSA (bob).
 
+#[path = "support/pgp.rs"]
 mod common;
 
 use common::*;

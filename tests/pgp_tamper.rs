@@ -2,6 +2,7 @@
 //! Tampering and key-state cases: each gives the right signature status and finding. A finding
 //! of severity error is what makes `ximf verify` exit 1 (design.md §2).
 
+#[path = "support/pgp.rs"]
 mod common;
 
 use common::*;

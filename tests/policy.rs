@@ -19,7 +19,7 @@ const MONDAY: &str = "2026-11-30T09:00:00Z";
 const SATURDAY: &str = "2026-11-28T09:00:00Z";
 
 fn message(to: &str, cc: Option<&str>) -> Vec<u8> {
-    let mut m = format!("From: Alice <alice@corp.example>\nTo: {to}\n");
+    let mut m = format!("From: Alice <alice@example.org>\nTo: {to}\n");
     if let Some(cc) = cc {
         m.push_str(&format!("Cc: {cc}\n"));
     }
@@ -48,7 +48,7 @@ fn chosen_type(o: &std::process::Output) -> String {
 }
 
 fn archived() -> Vec<u8> {
-    message("bob@corp.example", Some("archive@corp.example"))
+    message("bob@example.org", Some("archive@example.org"))
 }
 
 #[test]
@@ -207,16 +207,15 @@ fn environment_context_and_flags() {
             "--set",
             "X-XIMF-Primary-Precedence=routine",
         ]);
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ximf"))
+        std::process::Command::new(env!("CARGO_BIN_EXE_ximf"))
             .args(&args)
             .env("XIMF_CONTEXT", env)
             .stdin(std::fs::File::open(root().join("testdata/messages/plain.eml")).expect("f"))
             .output()
-            .expect("run");
-        o
+            .expect("run")
     };
-    // The plain sample goes to bob@example.org: refused by every professional type's domains,
-    // so compare the rule named in the refusal, which tells the selected type.
+    // The plain sample has no archive copy: refused by every professional type, so compare the
+    // type named in the refusal, which tells the selection.
     let env_only = run("network=hotel,device=laptop", &[]);
     assert_eq!(code(&env_only), 78);
     assert!(
@@ -240,7 +239,7 @@ fn stamp_refuses_what_the_type_forbids() {
         "professional",
         &["network=office"],
         "corp-internal",
-        &message("eve@elsewhere.example", Some("archive@corp.example")),
+        &message("eve@elsewhere.example", Some("archive@example.org")),
     );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("eve@elsewhere.example"), "{}", err(&o));
@@ -260,7 +259,7 @@ fn stamp_refuses_what_the_type_forbids() {
     );
     assert_eq!(code(&o), 78);
     assert!(
-        err(&o).contains("bob@corp.example is cleared to 30"),
+        err(&o).contains("bob@example.org is cleared to 30"),
         "{}",
         err(&o)
     );
@@ -270,7 +269,7 @@ fn stamp_refuses_what_the_type_forbids() {
         "professional",
         &["network=office"],
         "corp-internal",
-        &message("bob@corp.example", None),
+        &message("bob@example.org", None),
     );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("(archive-missing)"), "{}", err(&o));
@@ -280,7 +279,7 @@ fn stamp_refuses_what_the_type_forbids() {
         "private",
         &[],
         "corp-public",
-        &message("friend@example.net", Some("archive@corp.example")),
+        &message("friend@example.net", Some("archive@example.org")),
     );
     assert_eq!(code(&o), 78);
     assert!(err(&o).contains("(privacy-violation)"), "{}", err(&o));
@@ -399,8 +398,8 @@ fn header_level_policy_is_enforced_on_verify_per_agent() {
     assert_eq!(code(&ok), 0, "{}", err(&ok));
     // Add a recipient outside the allowed domains after stamping: the MDA catches it.
     let tampered = out(&ok).replacen(
-        "To: bob@corp.example",
-        "To: bob@corp.example, eve@evil.example",
+        "To: bob@example.org",
+        "To: bob@example.org, eve@evil.example",
         1,
     );
     let (c, v) = verify(tampered.as_bytes(), &[]);
@@ -494,4 +493,229 @@ fn lint_reports_policy_errors() {
     assert_eq!(code(&l), 1, "{}", out(&l));
     assert!(out(&l).contains("[policy-error]"), "{}", out(&l));
     assert!(out(&l).contains("'sometimes'"), "{}", out(&l));
+}
+
+fn keys(name: &str) -> String {
+    root()
+        .join("testdata/keys")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Stamps and protects under the type selected at `now`, then verifies with `verify_args`.
+fn stamp_protect(
+    now: &str,
+    usage: &str,
+    ctx: &[&str],
+    class: &str,
+    msg: &[u8],
+    protect_keys: &[String],
+) -> Vec<u8> {
+    let stamped = stamp(now, usage, ctx, class, msg);
+    assert_eq!(code(&stamped), 0, "{}", err(&stamped));
+    let p = corporate();
+    let mut args = vec![
+        "-p".to_owned(),
+        p,
+        "--now".into(),
+        now.into(),
+        "protect".into(),
+        "--usage".into(),
+        usage.into(),
+    ];
+    for c in ctx {
+        args.extend(["--context".into(), (*c).to_owned()]);
+    }
+    args.extend(protect_keys.iter().cloned());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ximf(&argv, &stamped.stdout);
+    assert_eq!(code(&o), 0, "protect: {}", err(&o));
+    o.stdout
+}
+
+fn verify_at(now: &str, msg: &[u8], extra: &[String]) -> (i32, Value) {
+    let p = corporate();
+    let mut args = vec![
+        "-p".to_owned(),
+        p,
+        "--now".into(),
+        now.into(),
+        "verify".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(extra.iter().cloned());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ximf(&argv, msg);
+    (
+        code(&o),
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", err(&o))),
+    )
+}
+
+fn smime_signer() -> Vec<String> {
+    vec![
+        "--key".into(),
+        keys("smime/alice.key"),
+        "--cert".into(),
+        keys("smime/alice.chain.pem"),
+    ]
+}
+
+fn smime_reader() -> Vec<String> {
+    vec![
+        "--ca".into(),
+        keys("smime/root.crt"),
+        "--key".into(),
+        keys("smime/bob.key"),
+        "--cert".into(),
+        keys("smime/bob.crt"),
+    ]
+}
+
+#[test]
+fn each_example_type_verifies_under_itself_and_fails_a_stricter_one() {
+    let from_alice = |to: &str, cc: Option<&str>| {
+        let mut m = format!("From: Alice <alice@example.org>\nTo: {to}\n");
+        if let Some(cc) = cc {
+            m.push_str(&format!("Cc: {cc}\n"));
+        }
+        m.push_str("Subject: figures\nDate: Mon, 30 Nov 2026 09:00:00 +0000\n\nbody\n");
+        m.into_bytes()
+    };
+    let archived = from_alice("bob@example.org", Some("archive@example.org"));
+    // professional-office: signed with S/MIME.
+    let office = stamp_protect(
+        MONDAY,
+        "professional",
+        &["network=office"],
+        "corp-internal",
+        &archived,
+        &smime_signer(),
+    );
+    let (c, v) = verify_at(MONDAY, &office, &smime_reader());
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["profile"]["correspondence"], "professional-office");
+    assert_eq!(v["signature"]["status"], "valid");
+    // The same message, checked by an agent whose own context demands the roaming type.
+    let mut stricter = smime_reader();
+    stricter.extend([
+        "--usage".into(),
+        "professional".into(),
+        "--context".into(),
+        "network=hotel".into(),
+    ]);
+    let (c, v) = verify_at(MONDAY, &office, &stricter);
+    assert_eq!(c, 1, "{v}");
+    assert_eq!(v["profile"]["correspondence"], "professional-roaming");
+    assert!(codes(&v).iter().any(|x| x == "encryption-required"), "{v}");
+
+    // professional-roaming: signed, then encrypted to Bob.
+    let mut enc = smime_signer();
+    enc.extend(["--recipient".into(), keys("smime/bob.crt")]);
+    let roaming = stamp_protect(
+        MONDAY,
+        "professional",
+        &["network=hotel"],
+        "corp-internal",
+        &archived,
+        &enc,
+    );
+    let (c, v) = verify_at(MONDAY, &roaming, &smime_reader());
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["encryption"]["status"], "decrypted");
+    assert_eq!(v["profile"]["correspondence"], "professional-roaming");
+    // Without Bob's key the encryption cannot be checked: fails.
+    let (c, v) = verify_at(MONDAY, &roaming, &["--ca".into(), keys("smime/root.crt")]);
+    assert_eq!(c, 1, "{v}");
+
+    // professional-after-hours (Saturday at the office): signed and encrypted too.
+    let after = stamp_protect(
+        SATURDAY,
+        "professional",
+        &["network=office"],
+        "corp-internal",
+        &archived,
+        &enc,
+    );
+    let (c, v) = verify_at(SATURDAY, &after, &smime_reader());
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["profile"]["correspondence"], "professional-after-hours");
+
+    // private: signed with OpenPGP, no archive copy.
+    let pgp_signer = vec!["--key".into(), keys("pgp/alice.key")];
+    let private = stamp_protect(
+        MONDAY,
+        "private",
+        &[],
+        "corp-public",
+        &from_alice("friend@example.net", None),
+        &pgp_signer,
+    );
+    let reader = vec!["--keyring".into(), keys("pgp/alice.cert")];
+    let (c, v) = verify_at(MONDAY, &private, &reader);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["profile"]["correspondence"], "private");
+    assert_eq!(v["signature"]["mechanism"], "openpgp");
+    // Checked against the professional demands (the MDA's own usage), it lacks the archive copy
+    // and the encryption.
+    let mut prof = reader.clone();
+    prof.extend([
+        "--usage".into(),
+        "professional".into(),
+        "--context".into(),
+        "network=hotel".into(),
+    ]);
+    let (c, v) = verify_at(MONDAY, &private, &prof);
+    assert_eq!(c, 1, "{v}");
+    for want in [
+        "correspondence-below-floor",
+        "archive-missing",
+        "encryption-required",
+    ] {
+        assert!(codes(&v).iter().any(|x| x == want), "want {want}: {v}");
+    }
+}
+
+#[test]
+fn protect_refuses_flags_and_keys_the_type_forbids() {
+    let stamped = stamp(
+        MONDAY,
+        "professional",
+        &["network=office"],
+        "corp-internal",
+        &archived(),
+    );
+    assert_eq!(code(&stamped), 0, "{}", err(&stamped));
+    let p = corporate();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-p", p.as_str(), "--now", MONDAY, "protect"];
+        args.extend_from_slice(extra);
+        ximf(&args, &stamped.stdout)
+    };
+    // The message names professional-office, which demands a signature: no key → 67.
+    let o = run(&[]);
+    assert_eq!(code(&o), 67, "{}", err(&o));
+    assert!(o.stdout.is_empty());
+    // The private type forbids nothing here but selects another type than the message names.
+    let o = run(&["--usage", "private"]);
+    assert_eq!(code(&o), 78, "{}", err(&o));
+    assert!(
+        err(&o).contains("stamped as correspondence 'professional-office'"),
+        "{}",
+        err(&o)
+    );
+    // A 1024-bit RSA key is below the type's min-rsa-bits (2048).
+    let walter = root()
+        .join("testdata/keys/smime/walter.key")
+        .display()
+        .to_string();
+    let walter_chain = root()
+        .join("testdata/keys/smime/walter.chain.pem")
+        .display()
+        .to_string();
+    let o = run(&["--key", &walter, "--cert", &walter_chain]);
+    assert!(matches!(code(&o), 65 | 78), "{}", err(&o));
+    assert!(o.stdout.is_empty());
 }

@@ -101,14 +101,18 @@ fn expect_error(msg: &str, profile: &str, extra: &[&str], code_expected: &str) {
 }
 
 #[test]
-fn conforming_amoco_passes_with_null_crypto_fields() {
+fn conforming_amoco_passes_unsigned() {
     let cat = tb_catalog().display().to_string();
     let (c, v) = verify_json(&cat, &[], &amoco());
     assert_eq!(c, 0, "{v}");
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["profile"]["instance"], "Amoco");
     assert_eq!(v["profile"]["version"], "2.0");
-    assert!(v["signature"].is_null() && v["encryption"].is_null() && v["label"].is_null());
+    // Unsigned, unencrypted: both reported absent, no label.
+    assert_eq!(v["signature"]["status"], "absent");
+    assert!(v["signature"]["mechanism"].is_null());
+    assert_eq!(v["encryption"]["status"], "absent");
+    assert!(v["label"].is_null());
     assert!(codes(&v, "error").is_empty());
 }
 

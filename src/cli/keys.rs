@@ -27,6 +27,22 @@ pub struct KeyArgs {
     pub config: Option<PathBuf>,
 }
 
+impl KeyArgs {
+    /// Reads every file and sorts the material by kind (detected from content).
+    pub fn load(&self) -> ximf::Result<ximf::protect::Keys> {
+        let read = |v: &[PathBuf]| -> ximf::Result<Vec<Vec<u8>>> {
+            v.iter().map(|p| super::io::read_file(p)).collect()
+        };
+        ximf::protect::Keys::load(
+            &read(&self.key)?,
+            &read(&self.cert)?,
+            &read(&self.recipient)?,
+            &read(&self.ca)?,
+            &read(&self.keyring)?,
+        )
+    }
+}
+
 /// Correspondence selection flags (usage × context, design.md §3.2).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PolicyArgs {

@@ -70,7 +70,7 @@ enum Command {
     /// Decrypt an S/MIME or PGP/MIME message
     Decrypt(protect::DecryptArgs),
     /// Stamp, check and send a message through the real sendmail (a drop-in $sendmail for mutt)
-    Sendmail(sendmail::Args),
+    Sendmail(Box<sendmail::Args>),
     /// Generate the man pages or a shell completion script
     #[command(subcommand, hide = true)]
     Generate(generate::Command),

@@ -11,7 +11,7 @@
 use super::keys::{KeyArgs, PolicyArgs};
 use clap::CommandFactory;
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use ximf::sendmail::argv::{self, Invocation};
@@ -249,9 +249,15 @@ fn run(args: &[OsString]) -> u8 {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut head = Vec::new();
-    let read = (&mut input)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut head);
+    // Except from a terminal after a usage error: there is nothing to keep, and waiting for
+    // end-of-file there would only look like a hang.
+    let read = if parsed.is_err() && input.is_terminal() {
+        Ok(0)
+    } else {
+        (&mut input)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut head)
+    };
     let overflow = head.len() as u64 > limit;
 
     let outcome = (|| -> Result<Handoff> {

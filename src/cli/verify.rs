@@ -90,13 +90,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     };
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
-    let message = match Message::parse(bytes) {
-        Ok(m) => m,
-        Err(e) => return Err(e),
-    };
+    let message = Message::parse(bytes)?;
     let mut opts = VerifyOptions::default();
     opts.instance = args.instance.clone();
     opts.agent = args.agent.clone();
+    opts.keys = Some(args.keys.load()?);
+    opts.now = ctx.now;
     // The instance's policy: its own rules plus a standalone model; with --usage, the type the
     // receiving agent's context selects is a floor under what the message names.
     let named = ximf::stamp::NAME_FIELD;

@@ -36,7 +36,7 @@
 
 mod decrypt;
 mod encrypt;
-mod keys;
+pub(crate) mod keys;
 mod mime;
 mod policy;
 mod sign;

@@ -293,9 +293,7 @@ fn set_long(o: &mut Options, name: &str, value: Option<String>) -> Result<()> {
         "encrypt" => o.encrypt = true,
         "mechanism" => {
             if v != "smime" && v != "openpgp" {
-                return Err(usage(format!(
-                    "--mechanism: '{v}' is not smime or openpgp"
-                )));
+                return Err(usage(format!("--mechanism: '{v}' is not smime or openpgp")));
             }
             o.mechanism = Some(v);
         }
@@ -313,7 +311,11 @@ fn set_long(o: &mut Options, name: &str, value: Option<String>) -> Result<()> {
         "now" => o.now = Some(v),
         "help" => o.help = true,
         // LONG_OPTIONS and this match list the same names; a test holds them together.
-        other => return Err(Error::Internal(format!("--{other}: option without a handler"))),
+        other => {
+            return Err(Error::Internal(format!(
+                "--{other}: option without a handler"
+            )));
+        }
     }
     Ok(())
 }

@@ -137,10 +137,7 @@ impl Config {
     /// not TOML, has an unknown key or a value of the wrong type, or uses `~/` without a home.
     pub fn parse(text: &str, path: &Path, home: Option<&Path>) -> Result<Config> {
         let mut c: Config = toml::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((0, 0));
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             Error::Config(format!(
                 "{}:{line}:{col}: {}",
                 path.display(),
@@ -255,8 +252,12 @@ cert = "/etc/ximf/alice.pem"
 [trust]
 ca = ["ca.pem"]
 "#;
-        let c = Config::parse(text, Path::new("/etc/ximf/config.toml"), Some(Path::new("/h")))
-            .expect("parses");
+        let c = Config::parse(
+            text,
+            Path::new("/etc/ximf/config.toml"),
+            Some(Path::new("/h")),
+        )
+        .expect("parses");
         assert_eq!(c.profile, Some(PathBuf::from("/etc/ximf/profiles")));
         assert_eq!(c.dead_letter, Some(PathBuf::from("/h/dead.letter")));
         assert_eq!(

@@ -115,7 +115,10 @@ pub fn from_line(sender: Option<&str>, time: i64) -> String {
 
 /// `>*From ` at the start of a line (mboxrd).
 fn is_from_line(line: &[u8]) -> bool {
-    let unquoted = line.iter().position(|&b| b != b'>').map_or(&[][..], |i| &line[i..]);
+    let unquoted = line
+        .iter()
+        .position(|&b| b != b'>')
+        .map_or(&[][..], |i| &line[i..]);
     unquoted.starts_with(b"From ")
 }
 
@@ -129,8 +132,14 @@ mod tests {
             from_line(Some("alice@example.org"), 1_795_923_549),
             "From alice@example.org Sun Nov 29 03:39:09 2026\n"
         );
-        assert_eq!(from_line(Some("<>"), 0), "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n");
-        assert_eq!(from_line(Some("a b"), 0), "From a_b Thu Jan  1 00:00:00 1970\n");
+        assert_eq!(
+            from_line(Some("<>"), 0),
+            "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n"
+        );
+        assert_eq!(
+            from_line(Some("a b"), 0),
+            "From a_b Thu Jan  1 00:00:00 1970\n"
+        );
     }
 
     #[test]
@@ -139,8 +148,14 @@ mod tests {
         let path = dir.path().join("dead.letter");
         let msg = b"From: a@x\n\nFrom here\n>From there\nFromage\nlast";
         append(&path, None, 0, msg, &mut std::io::empty()).expect("append");
-        append(&path, Some("b@x"), 0, b"Subject: 2\n\n", &mut &b"From the tail\n"[..])
-            .expect("append");
+        append(
+            &path,
+            Some("b@x"),
+            0,
+            b"Subject: 2\n\n",
+            &mut &b"From the tail\n"[..],
+        )
+        .expect("append");
         let got = std::fs::read(&path).expect("read");
         assert_eq!(
             String::from_utf8_lossy(&got),
@@ -157,8 +172,14 @@ mod tests {
         if !Path::new("/dev/full").exists() {
             return;
         }
-        let e = append(Path::new("/dev/full"), None, 0, b"S: x\n\n", &mut std::io::empty())
-            .expect_err("/dev/full");
+        let e = append(
+            Path::new("/dev/full"),
+            None,
+            0,
+            b"S: x\n\n",
+            &mut std::io::empty(),
+        )
+        .expect_err("/dev/full");
         assert_eq!(e.class(), crate::ErrorClass::Io);
     }
 }

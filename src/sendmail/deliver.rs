@@ -147,7 +147,12 @@ mod tests {
     #[test]
     fn status_passes_through_and_args_are_appended() {
         let o = DeliverOptions::default();
-        let got = deliver(&sh("cat >/dev/null; exit \"$1\""), &["75".into()], b"x\n", &o);
+        let got = deliver(
+            &sh("cat >/dev/null; exit \"$1\""),
+            &["75".into()],
+            b"x\n",
+            &o,
+        );
         assert_eq!(got.expect("ran"), Handoff::Exited(75));
         let got = deliver(&sh("cat >/dev/null"), &[], b"x\n", &o);
         assert_eq!(got.expect("ran"), Handoff::Exited(0));
@@ -158,13 +163,21 @@ mod tests {
         use crate::ErrorClass::*;
         let o = DeliverOptions::default();
         let class = |r: Result<Handoff>| r.expect_err("fails").class();
-        assert_eq!(class(deliver(&["/nonexistent/sendmail".into()], &[], b"", &o)), Unavailable);
+        assert_eq!(
+            class(deliver(&["/nonexistent/sendmail".into()], &[], b"", &o)),
+            Unavailable
+        );
         assert_eq!(class(deliver(&sh("kill -9 $$"), &[], b"x\n", &o)), TempFail);
         // Exits 0 at once without reading a message larger than a pipe buffer.
         let big = vec![b'x'; 1 << 20];
         assert_eq!(class(deliver(&sh("exit 0"), &[], &big, &o)), Io);
-        let mut quick = DeliverOptions::default();
-        quick.timeout = Duration::from_millis(200);
-        assert_eq!(class(deliver(&sh("exec sleep 30"), &[], &big, &quick)), TempFail);
+        let quick = DeliverOptions {
+            timeout: Duration::from_millis(200),
+            ..DeliverOptions::default()
+        };
+        assert_eq!(
+            class(deliver(&sh("exec sleep 30"), &[], &big, &quick)),
+            TempFail
+        );
     }
 }

@@ -62,8 +62,10 @@ pub struct Request {
 /// policy demands it, since signing and encryption are not in this build yet.
 pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Vec<u8>> {
     let instance = choose_instance(message, profile, req)?;
-    let mut opts = StampOptions::default();
-    opts.compat = req.compat;
+    let opts = StampOptions {
+        compat: req.compat,
+        ..StampOptions::default()
+    };
     let default_sets: &[(String, String)] = if instance.plain {
         // A plain instance takes no values; defaults meant for XIMF instances do not apply.
         &[]
@@ -76,9 +78,11 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
     // through that verify would flag (a duplicate field, say) still stops here, not at the
     // recipient.
     let out = Message::parse(stamped)?;
-    let mut vopts = VerifyOptions::default();
-    vopts.instance = Some(instance.name.clone());
-    vopts.agent = "msa".to_owned();
+    let vopts = VerifyOptions {
+        instance: Some(instance.name.clone()),
+        agent: "msa".to_owned(),
+        ..VerifyOptions::default()
+    };
     let report = verify(&out, profile, &vopts);
     if let Some(f) = report
         .findings
@@ -117,7 +121,10 @@ pub fn choose_instance<'p>(
         }
         return profile.instance(n).ok_or_else(|| Error::Value {
             header: NAME_FIELD.to_owned(),
-            message: format!("instance '{n}' is not in the profile; known: {}", known(profile)),
+            message: format!(
+                "instance '{n}' is not in the profile; known: {}",
+                known(profile)
+            ),
         });
     }
     match req.instance.as_deref().or(req.default_instance.as_deref()) {
@@ -239,7 +246,9 @@ mod tests {
     }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -276,13 +285,18 @@ mod tests {
     #[test]
     fn prepare_stamps_checks_and_refuses() {
         let profile = crate::profile::builtin();
-        let mut req = Request::default();
-        req.compat = true;
-        req.default_sets = pairs(&[("X-XIMF-Primary-Precedence", "routine")]);
+        let req = Request {
+            compat: true,
+            default_sets: pairs(&[("X-XIMF-Primary-Precedence", "routine")]),
+            ..Request::default()
+        };
         let m = msg("From: a@x\nX-XIMF-Security-Classification: example-restricted\n\nhi\n");
         let out = String::from_utf8(prepare(&m, &profile, &req).expect("stamped")).expect("utf8");
         assert!(out.contains("X-XIMF-NAME: Example\n"), "{out}");
-        assert!(out.contains("X-XIMF-Primary-Precedence: routine\n"), "{out}");
+        assert!(
+            out.contains("X-XIMF-Primary-Precedence: routine\n"),
+            "{out}"
+        );
         assert!(out.ends_with("\n\nhi\n"));
 
         let bad = msg("From: a@x\nX-XIMF-Security-Classification: top-secret\n\nhi\n");

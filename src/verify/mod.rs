@@ -33,6 +33,11 @@ pub struct VerifyOptions {
     pub model: Option<crate::policy::Model>,
     /// Envelope recipients known to the caller, checked with To/Cc/Bcc.
     pub envelope: Vec<String>,
+    /// Keys for signature verification and decryption; none = verify with no trust anchors
+    /// (every signature is then at best `untrusted`).
+    pub keys: Option<crate::protect::Keys>,
+    /// Verification time (Unix seconds) for certificate and key validity.
+    pub now: i64,
     /// A correspondence type the verifying agent demands at least (selected from its own usage
     /// and context).
     pub floor: Option<String>,
@@ -45,6 +50,8 @@ impl Default for VerifyOptions {
             agent: "mda".to_owned(),
             model: None,
             envelope: Vec::new(),
+            keys: None,
+            now: 0,
             floor: None,
         }
     }
@@ -128,6 +135,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             format!("message names instance '{n}', checked against '{}'", i.name),
         );
     }
+    check_protection(message, opts, &mut report);
     if let Some(i) = instance {
         report.profile = ProfileInfo {
             instance: Some(i.name.clone()),
@@ -260,6 +268,21 @@ fn check_version(message: &Message, instance: &Instance, report: &mut Report) {
     }
 }
 
+/// Signature, encryption and label, by whichever mechanism the message uses (design.md §5).
+fn check_protection(message: &Message, opts: &VerifyOptions, report: &mut Report) {
+    let none = crate::protect::Keys::default();
+    let keys = opts.keys.as_ref().unwrap_or(&none);
+    match crate::protect::verify(message, keys, opts.now) {
+        Ok(o) => {
+            report.signature = Some(o.signature);
+            report.encryption = Some(o.encryption);
+            report.label = o.label;
+            report.findings.extend(o.findings);
+        }
+        Err(e) => report.push("cms-malformed", Severity::Error, None, e.to_string()),
+    }
+}
+
 /// The correspondence policy: the type the message names, never below the strictest type of the
 /// instance unless the signature covers the correspondence field (design.md §3.2).
 fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, report: &mut Report) {
@@ -310,11 +333,6 @@ fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, re
     let Some(mut t) = policy::enforce::effective(model, named.as_deref(), protected) else {
         return;
     };
-    if let Some(f) = opts.floor.as_deref().and_then(|f| model.get(f))
-        && f.strictness() > t.strictness()
-    {
-        t = f;
-    }
     match &named {
         None => report.push(
             "missing-correspondence-type",
@@ -326,9 +344,26 @@ fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, re
             "correspondence-not-protected",
             Severity::Warning,
             Some(policy::TYPE_FIELD),
-            format!("'{n}' is not covered by a valid signature and cannot lower the requirements; checked against {}", t.name),
+            format!(
+                "'{n}' is not covered by a valid signature and cannot lower the requirements; checked against {}",
+                t.name
+            ),
         ),
         _ => {}
+    }
+    if let Some(f) = opts.floor.as_deref().and_then(|f| model.get(f))
+        && f.strictness() > t.strictness()
+    {
+        report.push(
+            "correspondence-below-floor",
+            Severity::Warning,
+            Some(policy::TYPE_FIELD),
+            format!(
+                "{} is below what this agent's usage and context demand; checked against {}",
+                t.name, f.name
+            ),
+        );
+        t = f;
     }
     report.profile.correspondence = Some(t.name.clone());
     let recipients = policy::enforce::Recipients::of(message, &opts.envelope);

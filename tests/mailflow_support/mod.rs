@@ -153,7 +153,9 @@ pub fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
     let out = match rx.recv_timeout(LIMIT) {
         Ok(r) => r.unwrap_or_else(|e| panic!("{shown}: {e}")),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("{shown}: still running after {} s", LIMIT.as_secs());
         }
     };
