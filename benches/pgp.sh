@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OpenPGP verify benchmark: ximf (examples/pgp_verify) vs `gpg --verify` and `sq verify` on
+# OpenPGP verify benchmark: `ximf verify` vs `gpg --verify` and `sq verify` on
 # 4 KiB, 1 MiB and 64 MiB multipart/signed messages, in one run, with ratios (design.md §7).
 #
 # The messages are signed by gpg (Ed25519, SHA-256) at run time. gpg and sq get the RFC 3156
@@ -12,8 +12,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-cargo build --quiet --release --example pgp_verify --manifest-path "$root/Cargo.toml"
-bin=$CARGO_TARGET_DIR/release/examples/pgp_verify
+cargo build --quiet --release --manifest-path "$root/Cargo.toml"
+bin=$CARGO_TARGET_DIR/release/ximf
 keys=$root/testdata/keys/pgp
 
 work=$(mktemp -d)
@@ -22,7 +22,7 @@ export GNUPGHOME=$work/gnupg
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --import "$keys/alice.key" 2>/dev/null
 gpg --batch --quiet --import-ownertrust <<<"$(gpg --with-colons --fingerprint alice@example.org | awk -F: '/^fpr/ {print $10 ":6:"; exit}')" 2>/dev/null
-now=$(date +%s)
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 printf '%-8s %-10s %12s %12s %12s %10s %10s %12s\n' size ximf-lf ximf gpg sq gpg/ximf sq/ximf ximf-maxrss
 for size in 4096 1048576 67108864; do
@@ -44,18 +44,18 @@ for size in 4096 1048576 67108864; do
     } > "$d/msg.eml"
     tr -d '\r' < "$d/msg.eml" > "$d/msg-lf.eml"
     for m in msg.eml msg-lf.eml; do
-        status=$("$bin" --now "$now" --keyring "$keys/alice.cert" "$d/$m") || {
+        status=$("$bin" --now "$now" verify --keyring "$keys/alice.cert" "$d/$m") || {
             echo "ximf does not verify $m ($size bytes): $status" >&2
             exit 1
         }
     done
     hyperfine --style none --warmup 2 --runs "$runs" --export-json "$d/h.json" \
-        -n ximf-lf "$bin --now $now --keyring $keys/alice.cert $d/msg-lf.eml" \
-        -n ximf "$bin --now $now --keyring $keys/alice.cert $d/msg.eml" \
+        -n ximf-lf "$bin --now $now verify --keyring $keys/alice.cert $d/msg-lf.eml" \
+        -n ximf "$bin --now $now verify --keyring $keys/alice.cert $d/msg.eml" \
         -n gpg "gpg --batch --quiet --verify $d/sig $d/part" \
         -n sq "sq verify --signer-cert $keys/alice.cert --detached $d/sig $d/part" \
         > /dev/null 2>&1
-    rss=$( { /usr/bin/time -f '%M' "$bin" --now "$now" --keyring "$keys/alice.cert" "$d/msg.eml" > /dev/null; } 2>&1 | tail -1)
+    rss=$( { /usr/bin/time -f '%M' "$bin" --now "$now" verify --keyring "$keys/alice.cert" "$d/msg.eml" > /dev/null; } 2>&1 | tail -1)
     python3 - "$d/h.json" "$size" "$rss" <<'PY'
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# S/MIME verify benchmark (design.md §7): ximf (examples/smime_verify) vs `openssl cms -verify`
+# S/MIME verify benchmark (design.md §7): `ximf verify` vs `openssl cms -verify`
 # on 4 KiB, 1 MiB and 64 MiB detached-signed messages made by `openssl cms -sign`, plus ximf's
 # peak RSS on 64 MiB. Needs openssl, hyperfine, python3 and GNU time.
 set -euo pipefail
@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 K=testdata/keys/smime
 NOW=1795910400
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet --example smime_verify
-BIN=$TARGET/release/examples/smime_verify
+cargo build --release --quiet
+BIN=$TARGET/release/ximf
+NOW3339=$(date -u -d @$NOW +%Y-%m-%dT%H:%M:%SZ)
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -31,7 +32,7 @@ with open(path, "wb") as f:
 PY
   openssl cms -sign -in "$W/$1.txt" -signer $K/alice.crt -inkey $K/alice.key -certfile $K/inter.crt \
     -md sha256 -from alice@example.org -to bob@example.org -subject bench -out "$W/$1.eml"
-  "$BIN" "$W/$1.eml" $K/root.crt $NOW
+  "$BIN" --now $NOW3339 verify --ca $K/root.crt "$W/$1.eml" >/dev/null
   openssl cms -verify -in "$W/$1.eml" -CAfile $K/root.crt -attime $NOW -out /dev/null 2>/dev/null
 }
 
@@ -48,7 +49,7 @@ for spec in 4k:4096 1m:1048576 64m:67108864 64m-lf:0; do
   runs=20; case $name in 64m*) runs=5 ;; esac
   hyperfine -N --warmup 1 --runs $runs --export-json "$W/$name.json" \
     "openssl cms -verify -in $W/$name.eml -CAfile $K/root.crt -attime $NOW -out /dev/null" \
-    "$BIN $W/$name.eml $K/root.crt $NOW" >/dev/null 2>&1
+    "$BIN --now $NOW3339 verify --ca $K/root.crt $W/$name.eml" >/dev/null 2>&1
   python3 - "$W/$name.json" "$name" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
@@ -57,5 +58,5 @@ print(f"{sys.argv[2]:<8} {o:14.2f} {x:14.2f} {o / x:7.1f}x")
 PY
 done
 size=$(stat -c %s "$W/64m.eml")
-rss=$(/usr/bin/time -v "$BIN" "$W/64m.eml" $K/root.crt $NOW 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
+rss=$(/usr/bin/time -v "$BIN" --now $NOW3339 verify --ca $K/root.crt "$W/64m.eml" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
 python3 -c "import sys; s=$size; r=$rss*1024; print(f'ximf peak RSS on 64 MiB: {r/2**20:.1f} MiB for a {s/2**20:.1f} MiB message ({r/s:.2f}x)')"

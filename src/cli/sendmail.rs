@@ -277,9 +277,12 @@ fn run(args: &[OsString]) -> u8 {
     };
     let sender = parsed_sender(args);
     let kept = match &dead {
+        // Nothing came in (a usage error typed at a terminal, an empty pipe): nothing to keep.
+        _ if head.is_empty() => "no message was read".to_owned(),
         Some(p) => match dead_letter::append(p, sender.as_deref(), now, &head, &mut input) {
             Ok(()) => format!("message kept in {}", p.display()),
-            Err(e) => format!("message NOT kept: dead letter {e}"),
+            Err(e @ Error::Output { .. }) => format!("message NOT kept: {e}"),
+            Err(e) => format!("message NOT kept: {}: {e}", p.display()),
         },
         None => "message NOT kept: no dead-letter file (set --dead-letter or $HOME)".to_owned(),
     };
