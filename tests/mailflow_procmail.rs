@@ -132,7 +132,6 @@ fn a_failing_or_killed_filter_leaves_the_original_delivered() {
 /// Needs the src/cli/verify.rs change proposed with issue #6: verify must treat that line as
 /// envelope, not refuse the input.
 #[test]
-#[ignore = "needs the src/cli/verify.rs change of issue #6 (mbox From_ line in --annotate)"]
 fn procmail_as_delivery_agent_annotates_despite_the_from_line() {
     let s = Scratch::new();
     let good = stamped();
@@ -164,7 +163,6 @@ fn procmail_as_delivery_agent_annotates_despite_the_from_line() {
 /// recipe quarantines it instead of delivering it unmarked. Needs the src/cli/verify.rs change
 /// proposed with issue #6.
 #[test]
-#[ignore = "needs the src/cli/verify.rs change of issue #6 (not-a-message in --annotate)"]
 fn procmail_quarantines_what_is_not_a_message() {
     let s = Scratch::new();
     let junk = b"this line is no header field\n\nbody\n";

@@ -90,7 +90,18 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     };
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
-    let message = Message::parse(bytes)?;
+    // procmail as a delivery agent hands its filters the mbox `From ` line it keeps in front of
+    // the header: that is envelope, not header. Check what follows it; write it back in front.
+    let (envelope, bytes) = split_envelope(bytes);
+    // Kept only in filter mode, where input that is not a message must still come out.
+    let original = args.annotate.then(|| bytes.clone());
+    let message = match (Message::parse(bytes), original) {
+        (Ok(m), _) => m,
+        (Err(Error::Message(why)), Some(original)) => {
+            return annotate_unparsable(&args, &envelope, &original, why, &authserv_id);
+        }
+        (Err(e), _) => return Err(e),
+    };
     let mut opts = VerifyOptions::default();
     opts.instance = args.instance.clone();
     opts.agent = args.agent.clone();
@@ -129,6 +140,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
             }
         };
         let out = message.edit(&forged, &add, Placement::Top)?;
+        let out = if envelope.is_empty() {
+            out
+        } else {
+            [envelope, out].concat()
+        };
         super::emit_message(args.output.as_deref(), &out)?;
         return Ok(Outcome::Done);
     }
@@ -142,4 +158,42 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     } else {
         Outcome::Negative
     })
+}
+
+/// Splits a leading mbox `From ` line (with its line ending) off the input.
+fn split_envelope(mut bytes: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+    if !bytes.starts_with(b"From ") {
+        return (Vec::new(), bytes);
+    }
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| i + 1);
+    let rest = bytes.split_off(end);
+    (bytes, rest)
+}
+
+/// `--annotate` on input that is not a message: it still passes through, unchanged, below a
+/// `fail` verdict with code `not-a-message`, and the exit status is 0 (design.md §2: exit 0
+/// whenever the message was written). Exiting non-zero would make procmail and Sieve keep it
+/// with no verdict at all, so a quarantine rule keyed on `fail` would let exactly the malformed
+/// (possibly hostile) mail through, and Postfix's pipe(8) would bounce it.
+fn annotate_unparsable(
+    args: &Args,
+    envelope: &[u8],
+    original: &[u8],
+    why: String,
+    authserv_id: &str,
+) -> Result<Outcome> {
+    let mut report = ximf::report::Report::default();
+    report.push("not-a-message", ximf::report::Severity::Error, None, why);
+    report.finish();
+    let eol = ximf::message::Eol::detect(original);
+    let mut out = envelope.to_vec();
+    for (name, value) in render::annotation(&report, authserv_id) {
+        out.extend(ximf::message::encode::encode_field(&name, &value, eol)?);
+    }
+    out.extend_from_slice(original);
+    super::emit_message(args.output.as_deref(), &out)?;
+    Ok(Outcome::Done)
 }
