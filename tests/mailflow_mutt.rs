@@ -203,3 +203,92 @@ fn mutt_sends_through_ximf_to_a_real_postfix() {
     assert_eq!(maildir_files(&pf.maildir()).len(), 1);
     assert!(!pf.log_text().contains("Not for the wire"));
 }
+
+#[path = "support/pgp.rs"]
+mod pgp_support;
+
+fn key(rel: &str) -> String {
+    root().join("testdata/keys").join(rel).display().to_string()
+}
+
+/// mutt → ximf sendmail with keys → the recorder: the message mutt hands over goes out signed
+/// with S/MIME (openssl verifies it) or signed and encrypted with OpenPGP (gpg decrypts and
+/// checks the signature), and ximf verifies both.
+#[test]
+fn mutt_sends_protected_mail_that_the_peers_accept() {
+    let s = Scratch::new();
+    let rcpts = ["bob@example.org"];
+    let common = format!(
+        "{} sendmail --set X-XIMF-Primary-Precedence=routine --sendmail-command {} --dead-letter {}",
+        ximf().display(),
+        fake_sendmail().display(),
+        s.join("dead.letter").display()
+    );
+
+    // S/MIME signature.
+    let via = format!(
+        "{common} --sign --mechanism smime --key {} --cert {}",
+        key("smime/alice.key"),
+        key("smime/alice.chain.pem")
+    );
+    let rc = muttrc(&s, &via, "example-restricted");
+    let o = mutt(&s, &rc, "Signed figures", &rcpts);
+    assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
+    let sent = std::fs::read(s.join("rec.msg")).expect("recorded");
+    assert!(
+        header(&sent).contains("multipart/signed"),
+        "{}",
+        header(&sent)
+    );
+    let file = s.write("smime.eml", &sent);
+    let v = run(
+        Command::new("openssl")
+            .args(["cms", "-verify", "-in"])
+            .arg(&file)
+            .args(["-CAfile", &key("smime/root.crt"), "-out", "/dev/null"]),
+        b"",
+    );
+    assert_eq!(code(&v), 0, "openssl cms -verify: {}", err(&v));
+    let x = run(
+        Command::new(ximf()).args(["verify", "--ca", &key("smime/root.crt"), "-"]),
+        &sent,
+    );
+    assert_eq!(code(&x), 0, "{}", out(&x));
+
+    // OpenPGP: signed and encrypted to Bob.
+    let via = format!(
+        "{common} --sign --encrypt --mechanism openpgp --key {} --recipient {}",
+        key("pgp/alice.key"),
+        key("pgp/bob.cert")
+    );
+    let rc = muttrc(&s, &via, "example-restricted");
+    let o = mutt(&s, &rc, "Sealed figures", &rcpts);
+    assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
+    let sent = std::fs::read(s.join("rec.msg")).expect("recorded");
+    assert!(
+        header(&sent).contains("multipart/encrypted"),
+        "{}",
+        header(&sent)
+    );
+    let gpg = pgp_support::Gpg::new(&["bob"], &["alice"]);
+    let parts = pgp_support::split_parts(&sent);
+    assert_eq!(parts.len(), 2, "RFC 3156: control part and encrypted part");
+    let (ok, plain, why) = gpg.run(&["--decrypt"], &pgp_support::part_body(&parts[1]));
+    assert!(ok, "gpg --decrypt: {why}");
+    // Inside: the nested RFC 3156 signature over the payload with its protected header copy.
+    let inner = String::from_utf8_lossy(&plain);
+    assert!(inner.contains("multipart/signed"), "{inner}");
+    assert!(inner.contains("Subject: Sealed figures"), "{inner}");
+    let x = run(
+        Command::new(ximf()).args([
+            "verify",
+            "--key",
+            &key("pgp/bob.key"),
+            "--keyring",
+            &key("pgp/alice.cert"),
+            "-",
+        ]),
+        &sent,
+    );
+    assert_eq!(code(&x), 0, "{}", out(&x));
+}

@@ -307,7 +307,7 @@ fn a_missing_real_sendmail_is_69() {
 }
 
 #[test]
-fn protection_is_refused_until_it_exists() {
+fn protection_without_keys_is_67_and_nothing_is_sent() {
     let s = Scratch::new();
     for flag in ["--sign", "--encrypt"] {
         let o = sendmail(
@@ -326,10 +326,144 @@ fn protection_is_refused_until_it_exists() {
             &[],
             PLAIN.as_bytes(),
         );
-        assert_refusal(&o, 69, &s.join("dead.letter"), PLAIN);
-        assert!(err(&o).contains("not in this build"), "{}", err(&o));
+        assert_refusal(&o, 67, &s.join("dead.letter"), PLAIN);
+        assert!(err(&o).contains("no key or certificate"), "{}", err(&o));
     }
     assert_eq!(calls(&s), 0);
+}
+
+fn key(rel: &str) -> String {
+    root().join("testdata/keys").join(rel).display().to_string()
+}
+
+/// Signed and encrypted with S/MIME on the way out: the recorded message verifies and decrypts
+/// with the real openssl, and with ximf.
+#[test]
+fn protected_message_goes_out_and_verifies_with_openssl() {
+    let s = Scratch::new();
+    let o = sendmail(
+        &s,
+        &[
+            "--sendmail-command",
+            &fake(),
+            "--now",
+            "2026-11-29T00:00:00Z",
+            "--sign",
+            "--encrypt",
+            "--mechanism",
+            "smime",
+            "--key",
+            &key("smime/alice.key"),
+            "--cert",
+            &key("smime/alice.chain.pem"),
+            "--recipient",
+            &key("smime/bob.crt"),
+            "--set",
+            "X-XIMF-Security-Classification=example-restricted",
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+            "--",
+            "bob@example.org",
+        ],
+        &[],
+        PLAIN.as_bytes(),
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let sent = std::fs::read(s.join("rec.msg")).expect("sent");
+    let text = String::from_utf8_lossy(&sent);
+    assert!(text.contains("application/pkcs7-mime"), "{text}");
+    assert!(
+        text.contains("X-XIMF-NAME: Example"),
+        "routing fields stay outside"
+    );
+    // openssl decrypts with Bob's key, then verifies Alice's signature against the test root.
+    let enc = s.write("enc.eml", &sent);
+    let dec = s.join("dec.eml");
+    let d = run(
+        Command::new("openssl")
+            .args(["cms", "-decrypt", "-in"])
+            .arg(&enc)
+            .args([
+                "-recip",
+                &key("smime/bob.crt"),
+                "-inkey",
+                &key("smime/bob.key"),
+                "-out",
+            ])
+            .arg(&dec),
+        b"",
+    );
+    assert_eq!(code(&d), 0, "{}", err(&d));
+    let v = run(
+        Command::new("openssl")
+            .args(["cms", "-verify", "-in"])
+            .arg(&dec)
+            .args(["-CAfile", &key("smime/root.crt"), "-out", "/dev/null"]),
+        b"",
+    );
+    assert_eq!(code(&v), 0, "openssl cms -verify: {}", err(&v));
+    // ximf decrypts and verifies it too.
+    let x = run(
+        Command::new(ximf()).args([
+            "--now",
+            "2026-11-29T00:00:00Z",
+            "verify",
+            "--format",
+            "json",
+            "--ca",
+            &key("smime/root.crt"),
+            "--key",
+            &key("smime/bob.key"),
+            "--cert",
+            &key("smime/bob.crt"),
+            "-",
+        ]),
+        &sent,
+    );
+    assert_eq!(code(&x), 0, "{}", out(&x));
+    assert!(out(&x).contains("\"status\": \"decrypted\""), "{}", out(&x));
+    assert!(out(&x).contains("\"status\": \"valid\""), "{}", out(&x));
+}
+
+/// The config names the sender's OpenPGP key: no key flags needed; gpg-compatible output that
+/// ximf verifies against the sender's cert.
+#[test]
+fn config_identities_sign_with_openpgp() {
+    let s = Scratch::new();
+    let cfg = s.write(
+        "config.toml",
+        format!(
+            "sign = true\nmechanism = \"openpgp\"\n[identities.\"alice@example.org\"]\nkey = \"{}\"\n",
+            key("pgp/alice.key")
+        ),
+    );
+    let o = sendmail(
+        &s,
+        &[
+            "--config",
+            &cfg.display().to_string(),
+            "--sendmail-command",
+            &fake(),
+            "--set",
+            "X-XIMF-Security-Classification=example-restricted",
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+            "-f",
+            "alice@example.org",
+            "--",
+            "bob@example.org",
+        ],
+        &[],
+        PLAIN.as_bytes(),
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let sent = std::fs::read(s.join("rec.msg")).expect("sent");
+    assert!(String::from_utf8_lossy(&sent).contains("application/pgp-signature"));
+    let x = run(
+        Command::new(ximf()).args(["verify", "--keyring", &key("pgp/alice.cert"), "-"]),
+        &sent,
+    );
+    assert_eq!(code(&x), 0, "{}", out(&x));
 }
 
 #[test]

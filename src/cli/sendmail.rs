@@ -54,10 +54,10 @@ pub struct Args {
     /// Do not write compatibility aliases (X-P772-*, MMHS-*)
     #[arg(long)]
     no_compat: bool,
-    /// Sign the message (not in this build yet: exit 69, nothing sent)
+    /// Sign the message (keys from --key/--cert or the config's identity of the sender)
     #[arg(long)]
     sign: bool,
-    /// Encrypt the message (not in this build yet: exit 69, nothing sent)
+    /// Encrypt the message (recipient certs from --recipient or the config's identities)
     #[arg(long)]
     encrypt: bool,
     /// The protection mechanism
@@ -267,7 +267,7 @@ fn run(args: &[OsString]) -> u8 {
         if overflow {
             return Err(Error::TooLarge { limit });
         }
-        send(&inv, &config, &env, &head)
+        send(&inv, &config, &env, &head, now)
     })();
     let (code, why) = match outcome {
         Ok(Handoff::Exited(0)) => return 0,
@@ -305,7 +305,7 @@ fn parsed_sender(args: &[OsString]) -> Option<String> {
 }
 
 /// Stamps, checks and hands the message to the real sendmail.
-fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8]) -> Result<Handoff> {
+fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8], now: i64) -> Result<Handoff> {
     let o = &inv.options;
     if env.looping {
         return Err(Error::Config(format!(
@@ -328,6 +328,23 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8]) -> Result<
     req.sign = o.sign || config.sign;
     req.encrypt = o.encrypt || config.encrypt;
     req.mechanism = o.mechanism.clone().or_else(|| config.mechanism.clone());
+    req.now = now;
+    // Context: the config's [context], then $XIMF_CONTEXT, then --context; time and os last.
+    let mut ctx_items: Vec<String> = config
+        .context
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    ctx_items.extend(
+        std::env::var("XIMF_CONTEXT")
+            .ok()
+            .into_iter()
+            .flat_map(|e| e.split(',').map(str::to_owned).collect::<Vec<_>>()),
+    );
+    ctx_items.extend(o.context.iter().cloned());
+    req.context = ximf::policy::select::Context::build(None, &ctx_items)?
+        .with_defaults(now, std::env::consts::OS);
+    req.keys = keys_for(inv, config, &message)?;
     let out = ximf::sendmail::prepare(&message, &profile, &req)?;
     let command: Vec<OsString> = match (&o.sendmail_command, &config.sendmail_command) {
         (Some(c), _) => c.split_whitespace().map(OsString::from).collect(),
@@ -345,6 +362,53 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8]) -> Result<
     );
     opts.env = vec![(DEPTH_VAR.into(), "1".into())];
     deliver::deliver(&command, &inv.passthrough, &out, &opts)
+}
+
+/// Key material: the KEYS flags, plus the config's identity of the sender (key and cert) and of
+/// each recipient (cert), and its trust anchors.
+fn keys_for(
+    inv: &Invocation,
+    config: &Config,
+    message: &ximf::message::Message,
+) -> Result<ximf::protect::Keys> {
+    let o = &inv.options;
+    let (mut key, mut cert, mut recipient) = (o.key.clone(), o.cert.clone(), o.recipient.clone());
+    let (mut ca, mut keyring) = (o.ca.clone(), o.keyring.clone());
+    ca.extend(config.trust.ca.iter().cloned());
+    keyring.extend(config.trust.keyring.iter().cloned());
+    let from = ximf::policy::enforce::mailboxes(&message.value("From").unwrap_or_default());
+    let senders = from.iter().chain(inv.sender.iter());
+    for s in senders {
+        if let Some(id) = lookup(config, s) {
+            key.extend(id.key.iter().cloned());
+            cert.extend(id.cert.iter().cloned());
+        }
+    }
+    let mut rcpts = inv.recipients.clone();
+    rcpts.extend(ximf::policy::enforce::Recipients::of(message, &[]).addresses);
+    for r in &rcpts {
+        if let Some(id) = lookup(config, r) {
+            recipient.extend(id.cert.iter().cloned());
+        }
+    }
+    let read = |v: &[PathBuf]| -> Result<Vec<Vec<u8>>> {
+        v.iter().map(|p| super::io::read_file(p)).collect()
+    };
+    ximf::protect::Keys::load(
+        &read(&key)?,
+        &read(&cert)?,
+        &read(&recipient)?,
+        &read(&ca)?,
+        &read(&keyring)?,
+    )
+}
+
+fn lookup<'c>(config: &'c Config, addr: &str) -> Option<&'c ximf::sendmail::config::Identity> {
+    config
+        .identities
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(addr.trim()))
+        .map(|(_, id)| id)
 }
 
 fn print_help() -> u8 {

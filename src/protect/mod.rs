@@ -157,6 +157,59 @@ pub fn decrypt(message: &Message, keys: &Keys, now: i64) -> Result<Vec<u8>> {
     }
 }
 
+/// What to protect and how: the message (with `X-XIMF-Correspondance-Type` added when the type
+/// was selected by usage and the message named none, so the signature covers it) and the
+/// demands of the type, of the instance's secureHeaders/securityLabel rules and of the flags.
+///
+/// `selected` is the type `--usage` selected; without it the type the message names applies.
+/// A selected type that contradicts the named one, a named type the model lacks, a message
+/// breaking the type's header-level rules, or a flag the type forbids: [`Error::Config`] (78).
+pub fn plan(
+    message: Message,
+    instance: Option<&crate::profile::Instance>,
+    model: &crate::policy::Model,
+    selected: Option<&crate::policy::CorrespondenceType>,
+    flags: (bool, bool, Option<Mechanism>),
+) -> Result<(Message, Demands)> {
+    use crate::policy::{TYPE_FIELD, enforce};
+    let mut message = message;
+    let named = enforce::named_type(&message);
+    let chosen = match (selected, named.as_deref()) {
+        (Some(s), Some(n)) if !s.name.eq_ignore_ascii_case(n) => {
+            return Err(Error::Config(format!(
+                "the message is stamped as correspondence '{n}' but usage '{}' selects '{}'",
+                s.usage, s.name
+            )));
+        }
+        (Some(s), None) => {
+            let add = [(TYPE_FIELD.to_owned(), s.name.clone())];
+            message =
+                Message::parse(message.edit(&|_| false, &add, crate::message::Placement::End)?)?;
+            Some(s)
+        }
+        (Some(s), Some(_)) => Some(s),
+        (None, Some(n)) => Some(model.get(n).ok_or_else(|| {
+            Error::Config(format!("correspondence type '{n}' is not in the profile"))
+        })?),
+        (None, None) => None,
+    };
+    let mut demands = match chosen {
+        Some(t) => Demands::from_type(t, "mua"),
+        None => Demands::default(),
+    };
+    if let Some(i) = instance {
+        demands.add_instance_rules(i, &message)?;
+        if let Some(t) = chosen {
+            enforce::refuse(t, model, i, &message, "mua")?;
+            if t.label_from.is_some() && demands.label.is_none() {
+                demands.add_label_from_headers(&message);
+            }
+        }
+    }
+    demands.add_flags(flags.0, flags.1, flags.2)?;
+    Ok((message, demands))
+}
+
 /// Signs and/or encrypts `message` as `demands` say, with `keys`. Nothing demanded: the message
 /// comes back unchanged.
 pub fn protect(message: &Message, demands: &Demands, keys: &Keys, now: i64) -> Result<Vec<u8>> {

@@ -22,7 +22,7 @@ pub mod dead_letter;
 pub mod deliver;
 
 use crate::message::Message;
-use crate::profile::{Instance, Profile, RuleKind};
+use crate::profile::{Instance, Profile};
 use crate::stamp::{NAME_FIELD, StampOptions, VERSION_FIELD, is_ximf_field};
 use crate::verify::{VerifyOptions, verify};
 use crate::{Error, Result};
@@ -50,6 +50,12 @@ pub struct Request {
     pub encrypt: bool,
     /// `--mechanism` or config `mechanism`.
     pub mechanism: Option<String>,
+    /// The context for `usage` (config `[context]`, `$XIMF_CONTEXT`, `--context`, time, os).
+    pub context: crate::policy::select::Context,
+    /// Keys from the KEYS flags and the config's identities and trust.
+    pub keys: crate::protect::Keys,
+    /// Unix time for signatures and certificate validity.
+    pub now: i64,
 }
 
 /// The finished message for `message`: XIMF fields completed and stamped, checked, protected.
@@ -57,13 +63,31 @@ pub struct Request {
 /// Fails with [`Error::Value`] (exit 65) when a value in the message, `--set` or the config
 /// breaks the profile, when the message names an instance the profile lacks or one that
 /// contradicts `--instance`, or when the stamped message does not verify; with
-/// [`Error::Config`] (78) for an unknown `--instance` or a `--usage` the profile has no policy
-/// for; and with [`Error::Unavailable`] (69) when protection is asked for or a correspondence
-/// policy demands it, since signing and encryption are not in this build yet.
+/// [`Error::Config`] (78) for an unknown `--instance`, a `--usage` the profile has no policy
+/// for or no type fits, or a demand the type forbids; and with [`Error::NoKey`] (67) when the
+/// protection demanded has no key.
 pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Vec<u8>> {
     let instance = choose_instance(message, profile, req)?;
+    let model = crate::policy::parse::from_instance(instance)?;
+    let selected = match &req.usage {
+        Some(u) if model.is_empty() => {
+            return Err(Error::Config(format!(
+                "usage '{u}': no correspondence type fits: the profile defines no correspondence policy"
+            )));
+        }
+        Some(u) => Some(crate::policy::select::select(
+            &model,
+            u,
+            &req.context,
+            "mua",
+        )?),
+        None => None,
+    };
+    let named = crate::policy::enforce::named_type(message);
     let opts = StampOptions {
         compat: req.compat,
+        // The type the user named (my_hdr) is kept; protect::plan refuses a contradiction.
+        correspondence: named.clone().or_else(|| selected.map(|t| t.name.clone())),
         ..StampOptions::default()
     };
     let default_sets: &[(String, String)] = if instance.plain {
@@ -81,6 +105,8 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
     let vopts = VerifyOptions {
         instance: Some(instance.name.clone()),
         agent: "msa".to_owned(),
+        // Header-level only: protection is applied below, and the policy checked there.
+        model: Some(crate::policy::Model::default()),
         ..VerifyOptions::default()
     };
     let report = verify(&out, profile, &vopts);
@@ -94,8 +120,21 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
             message: format!("{} ({})", f.message, f.code),
         });
     }
-    demand_protection(profile, req)?;
-    Ok(out.into_bytes())
+    let mechanism = match req.mechanism.as_deref() {
+        Some(m) => Some(
+            crate::protect::Mechanism::parse(m)
+                .ok_or_else(|| Error::Usage(format!("--mechanism '{m}': smime or openpgp")))?,
+        ),
+        None => None,
+    };
+    let (out, demands) = crate::protect::plan(
+        out,
+        Some(instance),
+        &model,
+        selected,
+        (req.sign, req.encrypt, mechanism),
+    )?;
+    crate::protect::protect(&out, &demands, &req.keys, req.now)
 }
 
 /// The instance the message is stamped with: the one its `X-XIMF-NAME` names (the user's
@@ -175,6 +214,10 @@ pub fn stamp_values(
         .iter()
         .filter(|f| is_ximf_field(&f.name))
         .filter(|f| !f.name_is(NAME_FIELD) && !f.name_is(VERSION_FIELD) && !is_technical(&f.name))
+        // The correspondence type is not a header value: stamp writes it from the policy.
+        .filter(|f| {
+            !f.name_is(crate::policy::TYPE_FIELD) && !f.name_is(crate::policy::TYPE_FIELD_ALT)
+        })
         .map(|f| (f.name.clone(), f.value(bytes)))
         .collect();
     // Which header a key means: its name (any case) or its profile id, as stamp reads --set.
@@ -207,34 +250,6 @@ pub fn stamp_values(
         }
     }
     out
-}
-
-/// Protection is not in this build: refuse (69) rather than send unprotected what the sender
-/// or the profile wants protected.
-fn demand_protection(profile: &Profile, req: &Request) -> Result<()> {
-    let has_policy = profile.instances.iter().any(|i| {
-        i.rules.iter().flat_map(|r| &r.kinds).any(|k| {
-            matches!(k, RuleKind::Custom { provider, .. } if provider == "urn:ximf:correspondence:1")
-        })
-    });
-    if req.sign || req.encrypt || req.mechanism.is_some() {
-        return Err(Error::Unavailable(
-            "protect: S/MIME and OpenPGP protection are not in this build yet".into(),
-        ));
-    }
-    if has_policy {
-        return Err(Error::Unavailable(
-            "protect: the profile has a correspondence policy, and its signing and encryption \
-             are not in this build yet"
-                .into(),
-        ));
-    }
-    if let Some(u) = &req.usage {
-        return Err(Error::Config(format!(
-            "usage '{u}': no correspondence type fits: the profile defines no correspondence policy"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -311,7 +326,8 @@ mod tests {
 
         let mut signed = req.clone();
         signed.sign = true;
+        // Signing demanded, no key given: refused with "no key" (67), nothing produced.
         let e = prepare(&m, &profile, &signed).expect_err("protect");
-        assert_eq!(e.class(), crate::ErrorClass::Unavailable, "{e}");
+        assert_eq!(e.class(), crate::ErrorClass::NoUser, "{e}");
     }
 }
