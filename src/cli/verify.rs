@@ -49,19 +49,11 @@ pub struct Args {
 
 /// The instance named, or the profile's default one.
 pub fn pick_instance<'p>(profile: &'p Profile, name: Option<&str>) -> Result<&'p Instance> {
-    let known = || {
-        profile
-            .instances
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match name {
         Some(n) => profile.instance(n).ok_or_else(|| {
             Error::Config(format!(
                 "instance '{n}' is not in the profile; known: {}",
-                known()
+                profile.names()
             ))
         }),
         None => profile

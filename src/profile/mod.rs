@@ -146,6 +146,15 @@ impl Profile {
             .or_else(|| self.instances.first())
     }
 
+    /// The instance names, comma-separated, for messages that list what is known.
+    pub fn names(&self) -> String {
+        self.instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)

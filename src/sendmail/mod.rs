@@ -162,7 +162,7 @@ pub fn choose_instance<'p>(
             header: NAME_FIELD.to_owned(),
             message: format!(
                 "instance '{n}' is not in the profile; known: {}",
-                known(profile)
+                profile.names()
             ),
         });
     }
@@ -170,22 +170,13 @@ pub fn choose_instance<'p>(
         Some(n) => profile.instance(n).ok_or_else(|| {
             Error::Config(format!(
                 "instance '{n}' is not in the profile; known: {}",
-                known(profile)
+                profile.names()
             ))
         }),
         None => profile
             .default_instance()
             .ok_or_else(|| Error::Config("the profile has no instance".into())),
     }
-}
-
-fn known(profile: &Profile) -> String {
-    profile
-        .instances
-        .iter()
-        .map(|i| i.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The values to stamp `message` with: every XIMF field already in the message (so stamp

@@ -99,12 +99,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
                     Some(NAME_FIELD),
                     format!(
                         "instance '{name}' is not in the profile; known: {}",
-                        profile
-                            .instances
-                            .iter()
-                            .map(|i| i.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        profile.names()
                     ),
                 );
                 None
