@@ -12,6 +12,16 @@ pub fn is_openpgp(data: &[u8]) -> bool {
     text.contains("-----BEGIN PGP ") || data.first().is_some_and(|b| b & 0x80 != 0)
 }
 
+fn distinct(files: &[Vec<u8>]) -> Vec<&Vec<u8>> {
+    let mut out: Vec<&Vec<u8>> = Vec::new();
+    for f in files {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// Every key and certificate a command was given.
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
@@ -42,6 +52,10 @@ impl Keys {
     ) -> Result<Keys> {
         let mut k = Keys::default();
         let mut x509_certs: Vec<&[u8]> = Vec::new();
+        // The same file given twice (a flag and a config identity) must not put a certificate
+        // twice into a SignedData: its certificates are a DER SET OF, which forbids duplicates.
+        let certs = distinct(certs);
+        let keys = distinct(keys);
         for c in certs {
             if is_openpgp(c) {
                 k.pgp_keyring.extend(crate::pgp::load_keys(c)?);
@@ -126,6 +140,21 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::is_openpgp;
+
+    /// r6: the same certificate file from a flag and a config identity made the SignedData's
+    /// certificate SET OF hold a duplicate, which DER refuses.
+    #[test]
+    fn r6_duplicate_files_count_once() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/keys/smime/");
+        let chain = std::fs::read(format!("{dir}alice.chain.pem")).expect("chain");
+        let key = std::fs::read(format!("{dir}alice.key")).expect("key");
+        let once =
+            super::Keys::load(&[key.clone()], &[chain.clone()], &[], &[], &[]).expect("once");
+        let twice = super::Keys::load(&[key.clone(), key], &[chain.clone(), chain], &[], &[], &[])
+            .expect("twice");
+        assert_eq!(twice.smime_extra.len(), once.smime_extra.len());
+        assert_eq!(twice.smime_signers.len(), 1);
+    }
 
     #[test]
     fn detects_by_content() {
