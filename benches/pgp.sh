@@ -44,18 +44,18 @@ for size in 4096 1048576 67108864; do
     } > "$d/msg.eml"
     tr -d '\r' < "$d/msg.eml" > "$d/msg-lf.eml"
     for m in msg.eml msg-lf.eml; do
-        status=$("$bin" --now "$now" verify --keyring "$keys/alice.cert" "$d/$m") || {
+        status=$("$bin" --max-size 100000000 --now "$now" verify --keyring "$keys/alice.cert" "$d/$m") || {
             echo "ximf does not verify $m ($size bytes): $status" >&2
             exit 1
         }
     done
     hyperfine --style none --warmup 2 --runs "$runs" --export-json "$d/h.json" \
-        -n ximf-lf "$bin --now $now verify --keyring $keys/alice.cert $d/msg-lf.eml" \
-        -n ximf "$bin --now $now verify --keyring $keys/alice.cert $d/msg.eml" \
+        -n ximf-lf "$bin --max-size 100000000 --now $now verify --keyring $keys/alice.cert $d/msg-lf.eml" \
+        -n ximf "$bin --max-size 100000000 --now $now verify --keyring $keys/alice.cert $d/msg.eml" \
         -n gpg "gpg --batch --quiet --verify $d/sig $d/part" \
         -n sq "sq verify --signer-cert $keys/alice.cert --detached $d/sig $d/part" \
         > /dev/null 2>&1
-    rss=$( { /usr/bin/time -f '%M' "$bin" --now "$now" verify --keyring "$keys/alice.cert" "$d/msg.eml" > /dev/null; } 2>&1 | tail -1)
+    rss=$( { /usr/bin/time -f '%M' "$bin" --max-size 100000000 --now "$now" verify --keyring "$keys/alice.cert" "$d/msg.eml" > /dev/null; } 2>&1 | tail -1)
     python3 - "$d/h.json" "$size" "$rss" <<'PY'
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}

@@ -10,6 +10,8 @@ TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet
 BIN=$TARGET/release/ximf
 NOW3339=$(date -u -d @$NOW +%Y-%m-%dT%H:%M:%SZ)
+# A 64 MiB payload plus its signature is over the default --max-size (64 MiB).
+MAX="--max-size 100000000"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -32,7 +34,7 @@ with open(path, "wb") as f:
 PY
   openssl cms -sign -in "$W/$1.txt" -signer $K/alice.crt -inkey $K/alice.key -certfile $K/inter.crt \
     -md sha256 -from alice@example.org -to bob@example.org -subject bench -out "$W/$1.eml"
-  "$BIN" --now $NOW3339 verify --ca $K/root.crt "$W/$1.eml" >/dev/null
+  "$BIN" $MAX --now $NOW3339 verify --ca $K/root.crt "$W/$1.eml" >/dev/null
   openssl cms -verify -in "$W/$1.eml" -CAfile $K/root.crt -attime $NOW -out /dev/null 2>/dev/null
 }
 
@@ -49,7 +51,7 @@ for spec in 4k:4096 1m:1048576 64m:67108864 64m-lf:0; do
   runs=20; case $name in 64m*) runs=5 ;; esac
   hyperfine -N --warmup 1 --runs $runs --export-json "$W/$name.json" \
     "openssl cms -verify -in $W/$name.eml -CAfile $K/root.crt -attime $NOW -out /dev/null" \
-    "$BIN --now $NOW3339 verify --ca $K/root.crt $W/$name.eml" >/dev/null 2>&1
+    "$BIN $MAX --now $NOW3339 verify --ca $K/root.crt $W/$name.eml" >/dev/null 2>&1
   python3 - "$W/$name.json" "$name" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
@@ -58,5 +60,5 @@ print(f"{sys.argv[2]:<8} {o:14.2f} {x:14.2f} {o / x:7.1f}x")
 PY
 done
 size=$(stat -c %s "$W/64m.eml")
-rss=$(/usr/bin/time -v "$BIN" --now $NOW3339 verify --ca $K/root.crt "$W/64m.eml" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
+rss=$(/usr/bin/time -v "$BIN" $MAX --now $NOW3339 verify --ca $K/root.crt "$W/64m.eml" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
 python3 -c "import sys; s=$size; r=$rss*1024; print(f'ximf peak RSS on 64 MiB: {r/2**20:.1f} MiB for a {s/2**20:.1f} MiB message ({r/s:.2f}x)')"

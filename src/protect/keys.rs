@@ -148,8 +148,14 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/keys/smime/");
         let chain = std::fs::read(format!("{dir}alice.chain.pem")).expect("chain");
         let key = std::fs::read(format!("{dir}alice.key")).expect("key");
-        let once =
-            super::Keys::load(&[key.clone()], &[chain.clone()], &[], &[], &[]).expect("once");
+        let once = super::Keys::load(
+            std::slice::from_ref(&key),
+            std::slice::from_ref(&chain),
+            &[],
+            &[],
+            &[],
+        )
+        .expect("once");
         let twice = super::Keys::load(&[key.clone(), key], &[chain.clone(), chain], &[], &[], &[])
             .expect("twice");
         assert_eq!(twice.smime_extra.len(), once.smime_extra.len());
