@@ -13,7 +13,8 @@ pub fn read_input(file: Option<&Path>, limit: u64) -> Result<Vec<u8>> {
                 path: p.to_owned(),
                 source,
             })?;
-            ximf::message::read_bounded(f, limit).map_err(|e| match e {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            ximf::message::read_bounded_sized(f, limit, size).map_err(|e| match e {
                 Error::Io(source) => Error::Input {
                     path: p.to_owned(),
                     source,

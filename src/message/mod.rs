@@ -30,7 +30,15 @@ use crate::{Error, Result};
 /// Fails with [`Error::TooLarge`] when `r` holds more than `limit` bytes, and with
 /// [`Error::Io`] when reading fails.
 pub fn read_bounded(r: impl Read, limit: u64) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
+    read_bounded_sized(r, limit, 0)
+}
+
+/// [`read_bounded`] into a buffer that starts with room for `size_hint` bytes (a file's length),
+/// so a large message is read without the copies of a growing buffer.
+pub fn read_bounded_sized(r: impl Read, limit: u64, size_hint: u64) -> Result<Vec<u8>> {
+    // One byte more than the hint: read_to_end must see end-of-file without growing.
+    let room = size_hint.min(limit).saturating_add(1);
+    let mut buf = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
     r.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
     if u64::try_from(buf.len()).map_or(true, |n| n > limit) {
         return Err(Error::TooLarge { limit });
