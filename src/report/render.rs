@@ -12,6 +12,19 @@ pub fn text(report: &Report) -> String {
     if let Some(c) = &report.profile.correspondence {
         out.push_str(&format!(" correspondence={c}"));
     }
+    if let Some(sig) = report.signature.as_ref().filter(|s| s.status != "absent") {
+        out.push_str(&format!(
+            " signature={}:{}",
+            sig.mechanism.as_deref().unwrap_or("?"),
+            sig.status
+        ));
+        if let Some(signer) = &sig.signer {
+            out.push_str(&format!(" signer={signer}"));
+        }
+    }
+    if let Some(enc) = report.encryption.as_ref().filter(|e| e.status != "absent") {
+        out.push_str(&format!(" encryption={}", enc.status));
+    }
     out.push('\n');
     for f in &report.findings {
         let sev = match f.severity {
