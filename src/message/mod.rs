@@ -14,6 +14,7 @@
 pub mod encode;
 pub mod eol;
 pub mod header;
+pub mod mime;
 
 use std::io::Read;
 

@@ -5,8 +5,6 @@
 //! exactly as they arrived (spec Part D §5.3 item 6). After the merge with the message core the
 //! header/body split is swapped for `message::Message`.
 
-use mail_parser::{MessageParser, MimeHeaders};
-
 use crate::{Error, Result};
 
 /// Bound on MIME nesting we follow (design.md §8).
@@ -118,7 +116,7 @@ impl<'a> Entity<'a> {
     /// The parsed Content-Type (default `text/plain`).
     pub fn content_type(&self) -> ContentType {
         self.field("Content-Type")
-            .map(|f| ContentType::parse(f.raw))
+            .map(|f| ContentType::from_field(f.raw))
             .unwrap_or_default()
     }
 
@@ -164,56 +162,7 @@ pub(crate) fn skip_mbox_postmark(data: &[u8]) -> &[u8] {
     }
 }
 
-/// A parsed Content-Type value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ContentType {
-    /// `type/subtype`, lower-cased.
-    pub mime: String,
-    /// Parameters with lower-cased names.
-    pub params: Vec<(String, String)>,
-}
-
-impl Default for ContentType {
-    fn default() -> Self {
-        ContentType {
-            mime: "text/plain".into(),
-            params: vec![("charset".into(), "us-ascii".into())],
-        }
-    }
-}
-
-impl ContentType {
-    /// Parses a raw `Content-Type:` field with mail-parser (quoting, RFC 2231).
-    pub fn parse(raw_field: &[u8]) -> Self {
-        let mut buf = Vec::with_capacity(raw_field.len() + 4);
-        buf.extend_from_slice(raw_field);
-        buf.extend_from_slice(b"\r\n\r\n");
-        let parsed = MessageParser::new().parse_headers(&buf);
-        let Some(ct) = parsed.as_ref().and_then(|m| m.content_type()) else {
-            return ContentType::default();
-        };
-        let mime = match ct.subtype() {
-            Some(s) => format!("{}/{}", ct.ctype(), s),
-            None => ct.ctype().to_string(),
-        }
-        .to_ascii_lowercase();
-        let params = ct
-            .attributes()
-            .unwrap_or_default()
-            .iter()
-            .map(|a| (a.name.to_ascii_lowercase(), a.value.to_string()))
-            .collect();
-        ContentType { mime, params }
-    }
-
-    /// The parameter `name` (lower-case), if present.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub(crate) use crate::message::mime::ContentType;
 
 /// The body parts of a multipart body, as slices of `body`, per RFC 2046 §5.1.1: each part
 /// runs from the byte after the line ending of its boundary line to the byte before the line
@@ -445,7 +394,7 @@ mod tests {
 
     #[test]
     fn content_type_params() {
-        let ct = ContentType::parse(
+        let ct = ContentType::from_field(
             b"Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol=\"application/pgp-signature\"; boundary=\"a b\"",
         );
         assert_eq!(ct.mime, "multipart/signed");

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MessageParser;
 
 /// One header field of an entity.
 #[derive(Debug, Clone)]
@@ -33,23 +33,7 @@ pub(crate) struct Entity {
     pub start: usize,
 }
 
-/// Parsed Content-Type of an entity.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ContentType {
-    /// `type/subtype`, lowercased; `text/plain` when absent (RFC 2045 §5.2).
-    pub mime: String,
-    /// Parameters, names lowercased.
-    pub params: Vec<(String, String)>,
-}
-
-impl ContentType {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub(crate) use crate::message::mime::ContentType;
 
 impl Entity {
     /// Splits `raw`; `None` when it does not start with a header field.
@@ -141,26 +125,7 @@ impl Entity {
 
     /// The Content-Type, parsed by mail-parser from the header section only.
     pub fn content_type(&self, raw: &[u8]) -> ContentType {
-        let head = &raw[self.start..self.header_end];
-        let parsed = MessageParser::new().parse_headers(head);
-        let Some(ct) = parsed.as_ref().and_then(|m| m.content_type()) else {
-            return ContentType {
-                mime: "text/plain".into(),
-                params: Vec::new(),
-            };
-        };
-        let mime = match ct.subtype() {
-            Some(s) => format!("{}/{}", ct.ctype(), s),
-            None => ct.ctype().to_owned(),
-        }
-        .to_ascii_lowercase();
-        let params = ct
-            .attributes()
-            .unwrap_or_default()
-            .iter()
-            .map(|a| (a.name.to_ascii_lowercase(), a.value.to_string()))
-            .collect();
-        ContentType { mime, params }
+        ContentType::from_header_section(&raw[self.start..self.header_end]).unwrap_or_default()
     }
 
     /// The first From address, lowercased.
