@@ -21,6 +21,14 @@
 //! - [`smime`]: S/MIME 4.0 sign/encrypt/verify/decrypt on CMS (RustCrypto `cms` for the
 //!   structures, OpenSSL for every key operation), with RFC 9788 header protection, RFC 7508
 //!   secure headers and RFC 2634 ESS labels.
+//! - [`protect`]: the dispatcher over both mechanisms — which one, which keys
+//!   ([`protect::Keys`], sorted by content), and what must be done ([`protect::Demands`], from the
+//!   correspondence type, the instance's rules and the flags).
+//! - [`policy`]: the correspondence model — usage × context selects a type
+//!   ([`policy::select`]), whose requirements each agent enforces ([`policy::enforce`]); the
+//!   no-downgrade rule on verification.
+//! - [`sendmail`]: the mutt `$sendmail` drop-in — sendmail argv, config, dead letter, handing the
+//!   finished message to the real sendmail.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
 //! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
 #![forbid(unsafe_code)]

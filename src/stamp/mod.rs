@@ -1,7 +1,7 @@
 //! Stamping: the values a user chose → the XIMF header fields an instance defines (design.md §4,
 //! spec §2.1–§2.3).
 //!
-//! Emission order is the profile's (spec §2.2 [REC]): `X-XIMF-NAME`, `X-XIMF-Version`, then every
+//! Emission order is the profile's (spec §2.2, recommended): `X-XIMF-NAME`, `X-XIMF-Version`, then every
 //! header with a value in headers-file order, each technical header right after its display
 //! header, then compatibility aliases. Existing XIMF fields are removed first, so re-stamping
 //! never duplicates a field (trap 20).
@@ -191,7 +191,7 @@ fn assign<'i>(instance: &'i Instance, sets: &[(String, String)]) -> Result<Assig
     Ok(assigned)
 }
 
-/// Dates go out as RFC 5322 date-times in UTC (spec §2.3 [REC]); RFC 3339 input is accepted.
+/// Dates go out as RFC 5322 date-times in UTC (spec §2.3, recommended); RFC 3339 input is accepted.
 fn normalize_date(item: String) -> String {
     clock::parse_rfc3339(&item)
         .or_else(|| clock::parse_rfc5322(&item))

@@ -1,5 +1,5 @@
 //! Header-level verification: a message checked against its XIMF instance (design.md §5,
-//! spec §2.6 [REC]).
+//! spec §2.6, recommended).
 //!
 //! Unlike Trustedbird, which reads past the header section and looks `X-XIMF-NAME` up
 //! case-sensitively (traps 16, 19), we parse only the header section, match names
