@@ -62,3 +62,18 @@ done
 size=$(stat -c %s "$W/64m.eml")
 rss=$(/usr/bin/time -v "$BIN" $MAX --now $NOW3339 verify --ca $K/root.crt "$W/64m.eml" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
 python3 -c "import sys; s=$size; r=$rss*1024; print(f'ximf peak RSS on 64 MiB: {r/2**20:.1f} MiB for a {s/2**20:.1f} MiB message ({r/s:.2f}x)')"
+
+# Batch (design.md §7): 1000 small signed messages, one ximf process over the directory (all
+# cores) vs one `openssl cms -verify` process per message.
+mkdir "$W/batch"
+make_msg small 2048
+for i in $(seq -w 1 1000); do cp "$W/small.eml" "$W/batch/$i.eml"; done
+hyperfine -N --warmup 1 --runs 3 --export-json "$W/batch.json" \
+  "sh -c 'for f in $W/batch/*.eml; do openssl cms -verify -in \$f -CAfile $K/root.crt -attime $NOW -out /dev/null 2>/dev/null || exit 1; done'" \
+  "$BIN --now $NOW3339 verify --ca $K/root.crt $W/batch" >/dev/null 2>&1
+python3 - "$W/batch.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+o, x = r[0]["mean"], r[1]["mean"]
+print(f"batch of 1000: openssl loop {o:.2f} s, ximf one process {x:.3f} s, {o / x:.1f}x")
+PY

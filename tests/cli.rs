@@ -403,3 +403,61 @@ fn decrypt_refuses_what_is_not_encrypted() {
         "ximf decrypt: ",
     );
 }
+
+#[test]
+fn verify_many_messages_in_one_process() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let md = dir.path().join("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("cur");
+    std::fs::create_dir_all(md.join("new")).expect("new");
+    let mut args = vec!["stamp"];
+    args.extend(GOOD);
+    let stamped = ximf(&args, &plain()).stdout;
+    for i in 0..20 {
+        std::fs::write(md.join("cur").join(format!("{i:02}.eml")), &stamped).expect("write");
+    }
+    std::fs::write(md.join("new").join("plain.eml"), plain()).expect("write");
+    let m = md.display().to_string();
+    // All conform to their instance (the plain one to smtp): exit 0, one line each, in order.
+    let o = ximf(&["verify", &m], b"");
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    let lines: Vec<String> = out(&o).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 21, "{lines:?}");
+    assert!(
+        lines[0].ends_with("cur/00.eml: pass instance=Example"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[20].ends_with("new/plain.eml: pass instance=smtp"),
+        "{}",
+        lines[20]
+    );
+    // One bad message makes the batch exit 1; JSON lines carry the file.
+    std::fs::write(md.join("new").join("junk"), "garbage\n").expect("write");
+    let o = ximf(
+        &["--format", "json", "verify", "--instance", "Example", &m],
+        b"",
+    );
+    assert_eq!(code(&o), 1);
+    let objs: Vec<serde_json::Value> = out(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(objs.len(), 22);
+    assert!(
+        objs.iter()
+            .any(|v| v["file"].as_str().is_some_and(|f| f.ends_with("junk"))
+                && v["error"].is_string())
+    );
+    assert!(
+        objs.iter().any(|v| v["verdict"] == "fail"),
+        "plain.eml fails against Example"
+    );
+    // --annotate is for one message.
+    fails(
+        &ximf(&["verify", "--annotate", &m], b""),
+        64,
+        "ximf verify: --annotate takes one message",
+    );
+}

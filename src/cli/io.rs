@@ -125,3 +125,37 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         cant(e)
     })
 }
+
+/// The messages named by `paths`: files as given; a maildir (a directory with `cur/` or `new/`)
+/// gives the files of both; any other directory gives its files. Sorted within a directory.
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let dirs: Vec<PathBuf> = if p.join("cur").is_dir() || p.join("new").is_dir() {
+            ["cur", "new"]
+                .iter()
+                .map(|d| p.join(d))
+                .filter(|d| d.is_dir())
+                .collect()
+        } else {
+            vec![p.clone()]
+        };
+        for d in dirs {
+            let entries = std::fs::read_dir(&d).map_err(|source| Error::Input {
+                path: d.clone(),
+                source,
+            })?;
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file())
+                .collect();
+            files.sort();
+            out.extend(files);
+        }
+    }
+    Ok(out)
+}

@@ -43,8 +43,9 @@ pub struct Args {
     /// Write the annotated message here instead of stdout (atomically)
     #[arg(short, long, value_name = "OUT", requires = "annotate")]
     output: Option<PathBuf>,
-    /// The message (default: stdin)
-    file: Option<PathBuf>,
+    /// The message (default: stdin); several files, a directory or a maildir are verified in
+    /// one process on every core, one report line (or JSON object) per message
+    files: Vec<PathBuf>,
 }
 
 /// The instance named, or the profile's default one.
@@ -73,14 +74,18 @@ fn default_authserv_id() -> String {
 
 /// Verifies the input; prints the report or writes the annotated message.
 pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
-    super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
+    let batch = args.files.len() > 1 || args.files.first().is_some_and(|f| f.is_dir());
+    if batch {
+        return run_batch(args, ctx);
+    }
+    let file = args.files.first().cloned();
+    super::io::check_distinct(file.as_deref(), args.output.as_deref())?;
     let loaded = ctx.load(None)?;
-    let profile = &loaded.profile;
-    let forced = match &args.instance {
-        Some(n) => Some(pick_instance(profile, Some(n))?),
-        None => None,
-    };
-    let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
+    if let Some(n) = &args.instance {
+        pick_instance(&loaded.profile, Some(n))?;
+    }
+    let keys = std::sync::Arc::new(args.keys.load()?);
+    let bytes = super::io::read_input(file.as_deref(), ctx.max_size)?;
     let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
     // procmail as a delivery agent hands its filters the mbox `From ` line it keeps in front of
     // the header: that is envelope, not header. Check what follows it; write it back in front.
@@ -94,32 +99,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
         }
         (Err(e), _) => return Err(e),
     };
-    let mut opts = VerifyOptions::default();
-    opts.instance = args.instance.clone();
-    opts.agent = args.agent.clone();
-    opts.keys = Some(args.keys.load()?);
-    opts.now = ctx.now;
-    // The instance's policy: its own rules plus a standalone model; with --usage, the type the
-    // receiving agent's context selects is a floor under what the message names.
-    let named = ximf::stamp::NAME_FIELD;
-    let instance = forced.or_else(|| {
-        message
-            .get(named)
-            .and_then(|f| profile.instance(&f.value(message.bytes())))
-    });
-    if let Some(i) = instance {
-        let model = loaded.model(i)?;
-        opts.floor = args
-            .policy
-            .select(&model, ctx.now, &args.agent)?
-            .map(|t| t.name.clone());
-        opts.model = Some(model);
-    } else if args.policy.usage.is_some() {
-        return Err(Error::Config(
-            "--usage: the message names no instance with a correspondence policy".into(),
-        ));
-    }
-    let report = verify(&message, profile, &opts);
+    let report = check(&message, &loaded, &args, &keys, ctx)?;
     if args.annotate {
         let add = render::annotation(&report, &authserv_id);
         let bytes = message.bytes();
@@ -146,6 +126,107 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     };
     super::emit_report(&text)?;
     Ok(if report.passes() {
+        Outcome::Done
+    } else {
+        Outcome::Negative
+    })
+}
+
+/// The report for one message: its instance's policy (its own rules plus a standalone model)
+/// and, with `--usage`, the type the receiving agent's context selects as a floor under what
+/// the message names.
+fn check(
+    message: &Message,
+    loaded: &super::Loaded,
+    args: &Args,
+    keys: &std::sync::Arc<ximf::protect::Keys>,
+    ctx: &Ctx,
+) -> Result<ximf::report::Report> {
+    let profile = &loaded.profile;
+    let mut opts = VerifyOptions::default();
+    opts.instance = args.instance.clone();
+    opts.agent = args.agent.clone();
+    opts.keys = Some(keys.clone());
+    opts.now = ctx.now;
+    let instance = match &args.instance {
+        Some(n) => profile.instance(n),
+        None => message
+            .get(ximf::stamp::NAME_FIELD)
+            .and_then(|f| profile.instance(&f.value(message.bytes()))),
+    };
+    if let Some(i) = instance {
+        let model = loaded.model(i)?;
+        opts.floor = args
+            .policy
+            .select(&model, ctx.now, &args.agent)?
+            .map(|t| t.name.clone());
+        opts.model = Some(model);
+    } else if args.policy.usage.is_some() {
+        return Err(Error::Config(
+            "--usage: the message names no instance with a correspondence policy".into(),
+        ));
+    }
+    Ok(verify(message, profile, &opts))
+}
+
+/// Many messages in one process: every file named, every file of a directory, or a maildir's
+/// `cur/` and `new/`, verified on all cores. One line per message (`FILE: pass ...`, findings
+/// indented below) or one JSON object per line with a `file` member; a message that cannot be
+/// read or parsed is reported with `error`. Exit 0 when every message conforms, else 1.
+fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
+    if args.annotate {
+        return Err(Error::Usage(
+            "--annotate takes one message\nhint: run one ximf per message in a filter".into(),
+        ));
+    }
+    let loaded = ctx.load(None)?;
+    if let Some(n) = &args.instance {
+        pick_instance(&loaded.profile, Some(n))?;
+    }
+    let keys = std::sync::Arc::new(args.keys.load()?);
+    let files = super::io::expand_inputs(&args.files)?;
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let results = ximf::verify::batch::parallel_map(&files, workers, |path| {
+        let report = super::io::read_input(Some(path), ctx.max_size)
+            .and_then(Message::parse)
+            .and_then(|m| check(&m, &loaded, &args, &keys, ctx));
+        (path.clone(), report)
+    });
+    let mut all_pass = true;
+    let mut out = String::new();
+    for (path, r) in results {
+        let name = path.display().to_string();
+        match (r, ctx.format) {
+            (Ok(report), Format::Json) => {
+                all_pass &= report.passes();
+                let mut v = serde_json::to_value(&report).unwrap_or_default();
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("file".into(), name.into());
+                }
+                out.push_str(&format!("{v}\n"));
+            }
+            (Ok(report), Format::Text) => {
+                all_pass &= report.passes();
+                let text = render::text(&report);
+                let mut lines = text.lines();
+                out.push_str(&format!("{name}: {}\n", lines.next().unwrap_or_default()));
+                for l in lines {
+                    out.push_str(&format!("  {l}\n"));
+                }
+            }
+            (Err(e), Format::Json) => {
+                all_pass = false;
+                let v = serde_json::json!({"file": name, "error": e.to_string()});
+                out.push_str(&format!("{v}\n"));
+            }
+            (Err(e), Format::Text) => {
+                all_pass = false;
+                out.push_str(&format!("{name}: error: {e}\n"));
+            }
+        }
+    }
+    super::emit_report(&out)?;
+    Ok(if all_pass {
         Outcome::Done
     } else {
         Outcome::Negative

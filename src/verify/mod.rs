@@ -5,6 +5,8 @@
 //! case-sensitively (traps 16, 19), we parse only the header section, match names
 //! case-insensitively and warn where Trustedbird would not have recognised the message.
 
+pub mod batch;
+
 use crate::check::{self, Assigned, Problem};
 use crate::message::Message;
 use crate::policy;
@@ -35,7 +37,7 @@ pub struct VerifyOptions {
     pub envelope: Vec<String>,
     /// Keys for signature verification and decryption; none = verify with no trust anchors
     /// (every signature is then at best `untrusted`).
-    pub keys: Option<crate::protect::Keys>,
+    pub keys: Option<std::sync::Arc<crate::protect::Keys>>,
     /// Verification time (Unix seconds) for certificate and key validity.
     pub now: i64,
     /// A correspondence type the verifying agent demands at least (selected from its own usage
@@ -266,7 +268,7 @@ fn check_version(message: &Message, instance: &Instance, report: &mut Report) {
 /// Signature, encryption and label, by whichever mechanism the message uses (design.md §5).
 fn check_protection(message: &Message, opts: &VerifyOptions, report: &mut Report) {
     let none = crate::protect::Keys::default();
-    let keys = opts.keys.as_ref().unwrap_or(&none);
+    let keys = opts.keys.as_deref().unwrap_or(&none);
     match crate::protect::verify(message, keys, opts.now) {
         Ok(o) => {
             report.signature = Some(o.signature);
