@@ -115,7 +115,31 @@ pub(crate) fn to_openssl(c: &Certificate) -> Result<X509> {
     let der = c
         .to_der()
         .map_err(|e| Error::Key(format!("bad certificate: {e}")))?;
-    X509::from_der(&der).map_err(|e| Error::Key(format!("bad certificate: {e}")))
+    // One X509 object per distinct certificate and thread: OpenSSL caches a certificate's
+    // decoded public key inside the object, and decoding goes through OpenSSL 3's locked
+    // decoder registry, which dominated verifying many messages from the same signers. The
+    // key is the exact DER, so a cached object is always the same certificate.
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<(Vec<u8>, X509)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if let Some(x) = CACHE.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(d, _)| *d == der)
+            .map(|(_, x)| x.clone())
+    }) {
+        return Ok(x);
+    }
+    let x = X509::from_der(&der).map_err(|e| Error::Key(format!("bad certificate: {e}")))?;
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        // Bounded: a batch has few signers; anything beyond is simply decoded again.
+        if c.len() >= 64 {
+            c.clear();
+        }
+        c.push((der, x.clone()));
+    });
+    Ok(x)
 }
 
 pub(crate) fn from_openssl(x: &X509) -> Result<Certificate> {
