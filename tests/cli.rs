@@ -461,3 +461,40 @@ fn verify_many_messages_in_one_process() {
         "ximf verify: --annotate takes one message",
     );
 }
+
+#[test]
+fn config_file_supplies_identities_and_trust() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let k = |rel: &str| root().join("testdata/keys").join(rel).display().to_string();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[identities.\"alice@example.org\"]\nkey = \"{}\"\ncert = \"{}\"\n[trust]\nca = [\"{}\"]\n",
+            k("smime/alice.key"),
+            k("smime/alice.chain.pem"),
+            k("smime/root.crt")
+        ),
+    )
+    .expect("write");
+    let c = cfg.display().to_string();
+    let mut args = vec!["--now", NOW, "stamp"];
+    args.extend(GOOD);
+    let stamped = ximf(&args, &plain()).stdout;
+    let signed = ximf(
+        &["--now", NOW, "protect", "--sign", "--config", &c],
+        &stamped,
+    );
+    assert_eq!(code(&signed), 0, "{}", err(&signed));
+    let v = ximf(&["--now", NOW, "verify", "--config", &c], &signed.stdout);
+    assert_eq!(code(&v), 0, "{}", out(&v));
+    assert!(
+        out(&v).contains("signature=smime:valid signer=alice@example.org"),
+        "{}",
+        out(&v)
+    );
+    // Without the config the signer is untrusted.
+    let v = ximf(&["--now", NOW, "verify"], &signed.stdout);
+    assert_eq!(code(&v), 1, "{}", out(&v));
+    assert!(out(&v).contains("signature-untrusted"), "{}", out(&v));
+}

@@ -22,23 +22,43 @@ pub struct KeyArgs {
     /// Trusted OpenPGP certs
     #[arg(long, value_name = "FILE")]
     pub keyring: Vec<PathBuf>,
-    /// Configuration file mapping addresses to keys [env: XIMF_CONFIG]
+    /// Configuration file: its identities' keys and certificates and its trust anchors are
+    /// used too (default: $XIMF_CONFIG, when set)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
 impl KeyArgs {
-    /// Reads every file and sorts the material by kind (detected from content).
+    /// Reads every file and sorts the material by kind (detected from content). A config file
+    /// (`--config`, else `$XIMF_CONFIG`) adds its identities' keys and certificates (own keys,
+    /// for signing and decryption; recipients are never taken from it here) and its anchors.
     pub fn load(&self) -> ximf::Result<ximf::protect::Keys> {
+        let (mut key, mut cert) = (self.key.clone(), self.cert.clone());
+        let (mut ca, mut keyring) = (self.ca.clone(), self.keyring.clone());
+        let config = self.config.clone().or_else(|| {
+            std::env::var_os("XIMF_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        if let Some(path) = config {
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            let c = ximf::sendmail::config::Config::load(&path, home.as_deref())?;
+            for id in c.identities.values() {
+                key.extend(id.key.iter().cloned());
+                cert.extend(id.cert.iter().cloned());
+            }
+            ca.extend(c.trust.ca.iter().cloned());
+            keyring.extend(c.trust.keyring.iter().cloned());
+        }
         let read = |v: &[PathBuf]| -> ximf::Result<Vec<Vec<u8>>> {
             v.iter().map(|p| super::io::read_file(p)).collect()
         };
         ximf::protect::Keys::load(
-            &read(&self.key)?,
-            &read(&self.cert)?,
+            &read(&key)?,
+            &read(&cert)?,
             &read(&self.recipient)?,
-            &read(&self.ca)?,
-            &read(&self.keyring)?,
+            &read(&ca)?,
+            &read(&keyring)?,
         )
     }
 }
