@@ -82,21 +82,29 @@ impl Sink {
     /// Writes the whole payload. On stdout a closed pipe is `Error::Io(BrokenPipe)`, which the
     /// caller maps to 74 for messages and ignores for reports.
     pub fn write(&self, data: &[u8]) -> Result<()> {
+        self.write_parts(&[data])
+    }
+
+    /// Writes a payload made of consecutive parts (an edited header section, then the body
+    /// straight from the input buffer), all or nothing as [`Sink::write`].
+    pub fn write_parts(&self, parts: &[&[u8]]) -> Result<()> {
         match self {
             Sink::Stdout => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(data)?;
+                for p in parts {
+                    out.write_all(p)?;
+                }
                 out.flush()?;
                 Ok(())
             }
-            Sink::File(p) => write_atomic(p, data),
+            Sink::File(p) => write_atomic(p, parts),
         }
     }
 }
 
 /// Writes `data` to a temporary file beside `path`, then renames it over `path`, so a reader
 /// never sees half a message.
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -115,7 +123,10 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .create_new(true)
         .open(&tmp)
         .map_err(cant)?;
-    let written = f.write_all(data).and_then(|_| f.sync_all());
+    let written = parts
+        .iter()
+        .try_for_each(|p| f.write_all(p))
+        .and_then(|_| f.sync_all());
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Io(e));

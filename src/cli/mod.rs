@@ -280,6 +280,11 @@ pub fn emit_message(out: Option<&Path>, data: &[u8]) -> Result<()> {
     io::Sink::new(out).write(data)
 }
 
+/// [`emit_message`] for a message given as consecutive parts.
+pub fn emit_message_parts(out: Option<&Path>, parts: &[&[u8]]) -> Result<()> {
+    io::Sink::new(out).write_parts(parts)
+}
+
 /// Writes a report: a reader that went away (`| head`) is not an error.
 pub fn emit_report(data: &str) -> Result<()> {
     match io::Sink::Stdout.write(data.as_bytes()) {

@@ -4,7 +4,7 @@ use super::keys::PolicyArgs;
 use super::{Ctx, Outcome};
 use std::path::PathBuf;
 use ximf::message::Message;
-use ximf::stamp::{StampOptions, stamp};
+use ximf::stamp::{StampOptions, stamp_header};
 use ximf::{Error, Result};
 
 /// Add the XIMF header fields of a profile instance to a message
@@ -63,12 +63,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     let mut opts = StampOptions::default();
     opts.compat = !args.no_compat;
     opts.correspondence = chosen.map(|t| t.name.clone());
-    let out = stamp(&message, instance, &sets, &opts)?;
+    // The new header section only: the body goes out straight from the input buffer.
+    let head = stamp_header(&message, instance, &sets, &opts)?;
     if let Some(t) = chosen {
         // The chosen type's header-level demands (recipients, size, need-to-know, archive,
         // privacy, header values) are refused here, at the MUA, not discovered downstream.
-        ximf::policy::enforce::refuse(t, &model, instance, &Message::parse(out.clone())?, "mua")?;
+        let stamped = Message::parse([head.as_slice(), message.rest()].concat())?;
+        ximf::policy::enforce::refuse(t, &model, instance, &stamped, "mua")?;
     }
-    super::emit_message(args.output.as_deref(), &out)?;
+    super::emit_message_parts(args.output.as_deref(), &[&head, message.rest()])?;
     Ok(Outcome::Done)
 }

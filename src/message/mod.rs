@@ -168,6 +168,25 @@ impl Message {
         add: &[(String, String)],
         placement: Placement,
     ) -> Result<Vec<u8>> {
+        let mut out = self.edit_header(remove, add, placement)?;
+        out.extend_from_slice(self.rest());
+        Ok(out)
+    }
+
+    /// The empty line that ends the header section and the body: what [`Message::edit`] copies
+    /// unchanged after the edited header section.
+    pub fn rest(&self) -> &[u8] {
+        self.bytes.get(self.header_len..).unwrap_or(&[])
+    }
+
+    /// Only the edited header section of [`Message::edit`]; the output is it followed by
+    /// [`Message::rest`]. Lets a writer send a large body from the input buffer, uncopied.
+    pub fn edit_header(
+        &self,
+        remove: &dyn Fn(&Field) -> bool,
+        add: &[(String, String)],
+        placement: Placement,
+    ) -> Result<Vec<u8>> {
         // Encode first: a refused value must fail before any work, and the size is then known.
         let mut added = Vec::new();
         for (name, value) in add {
@@ -181,7 +200,7 @@ impl Message {
         }
 
         let eol = self.eol.as_bytes();
-        let mut out = Vec::with_capacity(self.bytes.len() + added.len() + eol.len());
+        let mut out = Vec::with_capacity(self.header_len + added.len() + eol.len());
         if placement == Placement::Top {
             out.extend_from_slice(&added);
         }
@@ -209,8 +228,6 @@ impl Message {
             }
             out.extend_from_slice(&added);
         }
-        // The empty line and the body, untouched, in one copy.
-        out.extend_from_slice(self.bytes.get(self.header_len..).unwrap_or(&[]));
         Ok(out)
     }
 

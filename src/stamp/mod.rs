@@ -93,9 +93,9 @@ pub fn fields(
     Ok(out)
 }
 
-/// Stamps `message`: removes the XIMF fields (and this instance's compatibility aliases) it
-/// carries, then appends the new ones at the end of its header section. Every other byte stays.
-pub fn stamp(
+/// [`stamp`] without the body: the new header section, to be followed by
+/// [`Message::rest`] (a writer then sends a large body straight from the input buffer).
+pub fn stamp_header(
     message: &Message,
     instance: &Instance,
     sets: &[(String, String)],
@@ -103,7 +103,7 @@ pub fn stamp(
 ) -> Result<Vec<u8>> {
     let add = fields(instance, sets, opts)?;
     if instance.plain {
-        return Ok(message.bytes().to_vec());
+        return Ok(message.bytes()[..message.bytes().len() - message.rest().len()].to_vec());
     }
     let aliases = alias_names(instance);
     let remove = |f: &Field| {
@@ -113,7 +113,20 @@ pub fn stamp(
             })
             || aliases.iter().any(|a| f.name_is(a))
     };
-    message.edit(&remove, &add, Placement::End)
+    message.edit_header(&remove, &add, Placement::End)
+}
+
+/// Stamps `message`: removes the XIMF fields (and this instance's compatibility aliases) it
+/// carries, then appends the new ones at the end of its header section. Every other byte stays.
+pub fn stamp(
+    message: &Message,
+    instance: &Instance,
+    sets: &[(String, String)],
+    opts: &StampOptions,
+) -> Result<Vec<u8>> {
+    let mut out = stamp_header(message, instance, sets, opts)?;
+    out.extend_from_slice(message.rest());
+    Ok(out)
 }
 
 /// True for a field in the XIMF namespace of names (`X-XIMF-*`, any case).
