@@ -859,3 +859,75 @@ fn mechanism_and_digest_come_from_the_type() {
         out(&o)
     );
 }
+
+/// r7: an unsigned correspondence field in the other spelling must not replace the type the
+/// signature covers (reported by review: it lowered the checked type for OpenPGP).
+#[test]
+fn r7_unsigned_field_in_the_other_spelling_cannot_lower_the_signed_type() {
+    let archived = message("bob@example.org", Some("archive@example.org"));
+    let signers: [(Vec<String>, Vec<String>); 2] = [
+        (smime_signer(), vec!["--ca".into(), keys("smime/root.crt")]),
+        (
+            vec!["--key".into(), keys("pgp/alice.key")],
+            vec!["--keyring".into(), keys("pgp/alice.cert")],
+        ),
+    ];
+    for (signer, reader) in signers {
+        let signed = stamp_protect(
+            MONDAY,
+            "professional",
+            &["network=office"],
+            "corp-internal",
+            &archived,
+            &signer,
+        );
+        let (c, v) = verify_at(MONDAY, &signed, &reader);
+        assert_eq!(c, 0, "{v}");
+        let mut forged = b"X-XIMF-Correspondence-Type: private\n".to_vec();
+        forged.extend_from_slice(&signed);
+        let (c, v) = verify_at(MONDAY, &forged, &reader);
+        assert_eq!(c, 1, "{v}");
+        assert_eq!(v["profile"]["correspondence"], "professional-office", "{v}");
+        assert!(
+            codes(&v).iter().any(|x| x == "correspondence-conflict"),
+            "{v}"
+        );
+    }
+}
+
+/// r7: a multipart/signed with a third, unsigned part is not a signed message.
+#[test]
+fn r7_third_part_in_multipart_signed_is_not_signed() {
+    let archived = message("bob@example.org", Some("archive@example.org"));
+    let signers: [(Vec<String>, Vec<String>); 2] = [
+        (smime_signer(), vec!["--ca".into(), keys("smime/root.crt")]),
+        (
+            vec!["--key".into(), keys("pgp/alice.key")],
+            vec!["--keyring".into(), keys("pgp/alice.cert")],
+        ),
+    ];
+    for (signer, reader) in signers {
+        let signed = stamp_protect(
+            MONDAY,
+            "professional",
+            &["network=office"],
+            "corp-internal",
+            &archived,
+            &signer,
+        );
+        let text = String::from_utf8(signed).expect("utf8");
+        let boundary = text
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("boundary")
+            .to_owned();
+        let close = format!("--{boundary}--");
+        let extra = format!("--{boundary}\nContent-Type: text/plain\n\nEVIL third part\n{close}");
+        let tampered = text.replacen(&close, &extra, 1);
+        let (c, v) = verify_at(MONDAY, tampered.as_bytes(), &reader);
+        assert_eq!(c, 1, "{v}");
+        assert_ne!(v["signature"]["status"], "valid", "{v}");
+        assert!(codes(&v).iter().any(|x| x == "partially-signed"), "{v}");
+    }
+}

@@ -106,10 +106,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
         // Drop verdicts that claim our authserv-id: a sender must not pre-forge them (§5).
         let forged = |f: &ximf::message::Field| {
             let ours = f.name_is("Authentication-Results") || f.name_is(render::VERIFY_FIELD);
-            ours && match render::claimed_authserv_id(&f.name, &f.value(bytes)) {
-                Some(id) => id.eq_ignore_ascii_case(&authserv_id),
-                None => f.name_is(render::VERIFY_FIELD),
-            }
+            // One whose id cannot be read cannot be attributed to anyone else: it goes too.
+            ours && render::claimed_authserv_id(&f.name, &f.value(bytes))
+                .is_none_or(|id| id.eq_ignore_ascii_case(&authserv_id))
         };
         let out = message.edit(&forged, &add, Placement::Top)?;
         let out = if envelope.is_empty() {

@@ -757,6 +757,9 @@ fn signed(entity: &Entity<'_>, ct: &ContentType, opts: &VerifyOptions, state: &m
         return;
     };
     if mp.parts.len() > 2 {
+        // Never report as signed a message that carries unsigned content next to the signed
+        // part: the whole multipart/signed is malformed (RFC 1847 §2.1 allows exactly two).
+        v.signature.status = Status::Invalid.as_str().into();
         v.push(
             codes::PARTIALLY_SIGNED,
             Severity::Error,
@@ -766,6 +769,7 @@ fn signed(entity: &Entity<'_>, ct: &ContentType, opts: &VerifyOptions, state: &m
                 mp.parts.len()
             ),
         );
+        return;
     }
     let sig = mime::decode_body(&sig_part);
     let outcomes = verify_detached(first, &sig, &opts.keyring, now);
@@ -1089,10 +1093,17 @@ fn compare_headers(pe: &Entity<'_>, outer: &[&mime::Field<'_>], mode: &str, stat
         {
             continue;
         }
+        // An XIMF field outside the protection could change what is checked (the instance, the
+        // correspondence type): an error, as for S/MIME; other fields are warnings.
+        let severity = if lower.starts_with("x-ximf-") {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         warned.push(lower);
         v.push(
             codes::UNPROTECTED_HEADER,
-            Severity::Warning,
+            severity,
             Some(f.name),
             format!("{} is outside the protected header copy", f.name),
         );

@@ -83,6 +83,9 @@ pub struct Outcome {
     pub label: Option<LabelReport>,
     /// Findings of the mechanism.
     pub findings: Vec<Finding>,
+    /// The protected (signed or encrypted) copies of header fields, RFC 9788, as
+    /// (name, unfolded value).
+    pub inner_headers: Vec<(String, String)>,
 }
 
 /// Verifies (and, with keys, decrypts) whatever protection the message carries. A message with
@@ -122,6 +125,7 @@ pub fn verify(message: &Message, keys: &Keys, now: i64) -> Result<Outcome> {
                     ..Default::default()
                 };
                 let v = smime::verify(message.bytes(), &o)?;
+                out.inner_headers.extend(v.inner_headers);
                 (v.signature, v.encryption, v.label, v.findings)
             }
             Mechanism::OpenPgp => {
@@ -129,6 +133,7 @@ pub fn verify(message: &Message, keys: &Keys, now: i64) -> Result<Outcome> {
                     .with_keys(keys.pgp_secret.clone());
                 o.skip_content = true;
                 let v = pgp::verify(message.bytes(), &o)?;
+                out.inner_headers.extend(v.inner_headers);
                 (v.signature, v.encryption, None, v.findings)
             }
         };

@@ -89,17 +89,66 @@ pub fn annotation(report: &Report, authserv_id: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The authserv-id an existing `Authentication-Results` or `X-XIMF-Verify` value claims.
+/// The authserv-id an existing `Authentication-Results` or `X-XIMF-Verify` value claims, with
+/// comments skipped and quotes removed (RFC 8601 §2.2 allows CFWS and a quoted-string there, and
+/// a forger may use either to slip past a plain comparison). None when there is none to read.
 pub fn claimed_authserv_id(field_name: &str, value: &str) -> Option<String> {
-    if field_name.eq_ignore_ascii_case(VERIFY_FIELD) {
+    let rest = if field_name.eq_ignore_ascii_case(VERIFY_FIELD) {
         let start = value.find("authserv-id=")? + "authserv-id=".len();
-        let rest = &value[start..];
-        let end = rest.find([';', ')', ' ']).unwrap_or(rest.len());
-        return Some(rest[..end].to_owned());
+        &value[start..]
+    } else {
+        value
+    };
+    let rest = skip_cfws(rest);
+    let id = match rest.strip_prefix('"') {
+        Some(q) => {
+            let mut out = String::new();
+            let mut chars = q.chars();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => out.push(chars.next()?),
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+        None => rest
+            .split(|c: char| c == ';' || c == ')' || c == '(' || c.is_whitespace())
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    (!id.is_empty()).then_some(id)
+}
+
+/// `s` without leading whitespace and (nested) comments.
+fn skip_cfws(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        let Some(inner) = s.strip_prefix('(') else {
+            return s;
+        };
+        let mut depth = 1;
+        let mut end = inner.len();
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        s = &inner[end.min(inner.len())..];
     }
-    // RFC 8601 §2.2: the authserv-id is the first token, before the first ';'.
-    let id = value.split(';').next()?.split_whitespace().next()?;
-    Some(id.to_owned())
 }
 
 #[cfg(test)]
@@ -154,5 +203,21 @@ mod tests {
             claimed_authserv_id("X-XIMF-Verify", "pass (instance=A)"),
             None
         );
+        // r7: comments and quoted-strings must not hide the id.
+        for (name, value) in [
+            ("Authentication-Results", "(c) mx.example.org; smime=pass"),
+            ("Authentication-Results", "\"mx.example.org\"; smime=pass"),
+            (
+                "Authentication-Results",
+                " (a (nested) comment)\"mx.example.org\" ; smime=pass",
+            ),
+            ("X-XIMF-Verify", "pass (authserv-id=\"mx.example.org\")"),
+        ] {
+            assert_eq!(
+                claimed_authserv_id(name, value).as_deref(),
+                Some("mx.example.org"),
+                "{value}"
+            );
+        }
     }
 }

@@ -152,6 +152,21 @@ pub fn verify(message: &[u8], opts: &VerifyOptions) -> Result<Verification> {
                 break;
             };
             let (parts, _) = mime::split_multipart(slice, ent.body..slice.len(), boundary);
+            if parts.len() > 2 {
+                // Unsigned content beside the signed part: never a signed message (RFC 1847
+                // §2.1 allows exactly two parts).
+                v.signature.status = "invalid".into();
+                v.push(
+                    "partially-signed",
+                    Severity::Error,
+                    None,
+                    format!(
+                        "multipart/signed with {} parts: only the first would be signed",
+                        parts.len()
+                    ),
+                );
+                break;
+            }
             let sig = parts.get(1).map(|p| {
                 let pe = Entity::parse_part(&slice[p.clone()]);
                 (pe.clone(), pe.content_type(&slice[p.clone()]), p.clone())

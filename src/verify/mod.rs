@@ -132,7 +132,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             format!("message names instance '{n}', checked against '{}'", i.name),
         );
     }
-    check_protection(message, opts, &mut report);
+    let inner = check_protection(message, opts, &mut report);
     if let Some(i) = instance {
         report.profile = ProfileInfo {
             instance: Some(i.name.clone()),
@@ -140,7 +140,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             correspondence: None,
         };
         check_instance(message, i, opts, &mut report);
-        check_policy(message, i, opts, &mut report);
+        check_policy(message, i, opts, &inner, &mut report);
     }
     report.finish();
     report
@@ -266,7 +266,12 @@ fn check_version(message: &Message, instance: &Instance, report: &mut Report) {
 }
 
 /// Signature, encryption and label, by whichever mechanism the message uses (design.md §5).
-fn check_protection(message: &Message, opts: &VerifyOptions, report: &mut Report) {
+/// Returns the protected copies of header fields (RFC 9788) for the policy check.
+fn check_protection(
+    message: &Message,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) -> Vec<(String, String)> {
     let none = crate::protect::Keys::default();
     let keys = opts.keys.as_deref().unwrap_or(&none);
     match crate::protect::verify(message, keys, opts.now) {
@@ -275,14 +280,74 @@ fn check_protection(message: &Message, opts: &VerifyOptions, report: &mut Report
             report.encryption = Some(o.encryption);
             report.label = o.label;
             report.findings.extend(o.findings);
+            o.inner_headers
         }
-        Err(e) => report.push("cms-malformed", Severity::Error, None, e.to_string()),
+        Err(e) => {
+            report.push("cms-malformed", Severity::Error, None, e.to_string());
+            Vec::new()
+        }
     }
+}
+
+/// The correspondence type the message names, and whether a valid signature covers it. The
+/// signed copy wins: an outer field (either spelling) that disagrees with it, or two outer
+/// fields that disagree, are an error, since only the signed value can be trusted.
+fn named_correspondence(
+    message: &Message,
+    inner: &[(String, String)],
+    report: &mut Report,
+) -> (Option<String>, bool) {
+    let is_type = |n: &str| {
+        n.eq_ignore_ascii_case(policy::TYPE_FIELD) || n.eq_ignore_ascii_case(policy::TYPE_FIELD_ALT)
+    };
+    let outer: Vec<String> = message
+        .fields()
+        .iter()
+        .filter(|f| is_type(&f.name))
+        .map(|f| f.value(message.bytes()).trim().to_owned())
+        .collect();
+    let signed = report
+        .signature
+        .as_ref()
+        .is_some_and(|s| s.status == "valid");
+    let inner_value = inner
+        .iter()
+        .find(|(n, _)| is_type(n))
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|_| signed);
+    let (named, protected) = match inner_value {
+        Some(v) => (Some(v), true),
+        None => (outer.first().cloned(), false),
+    };
+    if let Some(n) = &named
+        && let Some(other) = outer.iter().find(|o| !o.eq_ignore_ascii_case(n))
+    {
+        report.push(
+            "correspondence-conflict",
+            Severity::Error,
+            Some(policy::TYPE_FIELD),
+            format!(
+                "the message names correspondence '{n}'{} and also '{other}'",
+                if protected {
+                    " under its signature"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    (named, protected)
 }
 
 /// The correspondence policy: the type the message names, never below the strictest type of the
 /// instance unless the signature covers the correspondence field (design.md §3.2).
-fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, report: &mut Report) {
+fn check_policy(
+    message: &Message,
+    instance: &Instance,
+    opts: &VerifyOptions,
+    inner: &[(String, String)],
+    report: &mut Report,
+) {
     let derived;
     let model = match &opts.model {
         Some(m) => m,
@@ -300,7 +365,7 @@ fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, re
     if model.is_empty() {
         return;
     }
-    let named = policy::enforce::named_type(message);
+    let (named, protected) = named_correspondence(message, inner, report);
     if let Some(n) = &named
         && model.get(n).is_none()
     {
@@ -320,13 +385,6 @@ fn check_policy(message: &Message, instance: &Instance, opts: &VerifyOptions, re
             ),
         );
     }
-    let protected = report.signature.as_ref().is_some_and(|s| {
-        s.status == "valid"
-            && s.protected_headers.iter().any(|h| {
-                h.eq_ignore_ascii_case(policy::TYPE_FIELD)
-                    || h.eq_ignore_ascii_case(policy::TYPE_FIELD_ALT)
-            })
-    });
     let Some(mut t) = policy::enforce::effective(model, named.as_deref(), protected) else {
         return;
     };
