@@ -498,3 +498,50 @@ fn config_file_supplies_identities_and_trust() {
     assert_eq!(code(&v), 1, "{}", out(&v));
     assert!(out(&v).contains("signature-untrusted"), "{}", out(&v));
 }
+
+/// r7: AES-CBC has no integrity; unsigned CBC content is flagged, never silently trusted.
+#[test]
+fn r7_unsigned_cbc_content_is_flagged() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let k = |rel: &str| root().join("testdata/keys").join(rel).display().to_string();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "Content-Type: text/plain\r\n\r\nhello\r\n").expect("write");
+    let enc = dir.path().join("enc.eml");
+    let o = std::process::Command::new("openssl")
+        .args(["cms", "-encrypt", "-aes256", "-in"])
+        .arg(&input)
+        .arg("-out")
+        .arg(&enc)
+        .arg(k("smime/bob.crt"))
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let msg = std::fs::read(&enc).expect("enc");
+    let v = ximf(
+        &[
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "verify",
+            "--key",
+            &k("smime/bob.key"),
+            "--cert",
+            &k("smime/bob.crt"),
+        ],
+        &msg,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&v.stdout).expect("json");
+    assert_eq!(report["encryption"]["status"], "decrypted", "{report}");
+    let f = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "unauthenticated-encryption")
+        .unwrap_or_else(|| panic!("no unauthenticated-encryption finding: {report}"));
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["header"].is_null(),
+        "message-wide findings name no header: {f}"
+    );
+}

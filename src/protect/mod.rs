@@ -148,6 +148,24 @@ pub fn verify(message: &Message, keys: &Keys, now: i64) -> Result<Outcome> {
         }
         out.findings.extend(findings);
     }
+    // CBC has no integrity of its own (RFC 5652 enveloped-data): only a valid signature inside
+    // vouches for the plaintext.
+    let cbc = out
+        .encryption
+        .cipher
+        .as_deref()
+        .is_some_and(|c| c.ends_with("-cbc"));
+    if out.encryption.status == "decrypted" && cbc && out.signature.status != "valid" {
+        out.findings.push(Finding {
+            code: "unauthenticated-encryption",
+            severity: crate::report::Severity::Warning,
+            header: None,
+            message: format!(
+                "{} has no integrity protection and no valid signature vouches for the content",
+                out.encryption.cipher.as_deref().unwrap_or("the cipher")
+            ),
+        });
+    }
     Ok(out)
 }
 

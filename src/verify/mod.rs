@@ -455,6 +455,8 @@ fn add(report: &mut Report, problems: Vec<Problem>) {
         } else {
             Severity::Error
         };
-        report.push(p.code, sev, Some(&p.header), p.message);
+        // Message-wide problems (size, recipients, protection) name no header: null, not "".
+        let header = Some(p.header.as_str()).filter(|h| !h.is_empty());
+        report.push(p.code, sev, header, p.message);
     }
 }
