@@ -69,13 +69,22 @@ fn exit_1_nonconforming_and_lint_errors() {
 
 #[test]
 fn exit_64_usage() {
-    fails(&ximf(&["stamp", "--bogus"], b""), 64, "ximf: ");
+    fails(
+        &ximf(&["stamp", "--bogus"], b""),
+        64,
+        "ximf stamp: unexpected argument '--bogus'",
+    );
+    fails(&ximf(&["--bogus"], b""), 64, "ximf: unexpected argument");
     fails(
         &ximf(&["stamp", "--set", "novalue"], &plain()),
         64,
         "ximf stamp: --set 'novalue'",
     );
-    fails(&ximf(&["verify", "--agent", "robot"], b""), 64, "ximf: ");
+    fails(
+        &ximf(&["-p", "x", "verify", "--agent", "robot"], b""),
+        64,
+        "ximf verify: invalid value 'robot'",
+    );
     fails(
         &ximf(&["--now", "yesterday", "verify"], b""),
         64,
@@ -544,4 +553,38 @@ fn r7_unsigned_cbc_content_is_flagged() {
         f["header"].is_null(),
         "message-wide findings name no header: {f}"
     );
+}
+
+/// r7: `-o` onto a symbolic link replaces the file it points to, and onto a device writes
+/// through it; neither is replaced by a regular file.
+#[test]
+fn r7_output_through_links_and_devices() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = dir.path().join("target.eml");
+    std::fs::write(&target, "old").expect("write");
+    let link = dir.path().join("link.eml");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let l = link.display().to_string();
+    let mut args = vec!["stamp", "-o", &l];
+    args.extend(GOOD);
+    let o = ximf(&args, &plain());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read(&target)
+            .expect("target")
+            .starts_with(b"From: Alice")
+    );
+    // /dev/full stays a device, and the write fails with 74.
+    let mut args = vec!["stamp", "-o", "/dev/full"];
+    args.extend(GOOD);
+    let o = ximf(&args, &plain());
+    assert_eq!(code(&o), 74, "{}", err(&o));
+    let meta = std::fs::metadata("/dev/full").expect("/dev/full");
+    assert!(!meta.is_file(), "/dev/full was replaced by a regular file");
 }

@@ -225,6 +225,40 @@ fn a_message_that_breaks_the_profile_is_not_sent() {
     );
 }
 
+/// r7: a small message fits in the pipe buffer, so a real sendmail that exits 0 without reading
+/// it breaks no pipe; ximf still notices and keeps the message (74).
+#[test]
+fn r7_small_message_ignored_by_the_real_sendmail_is_kept() {
+    let s = Scratch::new();
+    let dead = s.join("kept.mbox");
+    let o = sendmail(
+        &s,
+        &[
+            "--sendmail-command",
+            &fake(),
+            "--dead-letter",
+            dead.to_str().expect("utf8"),
+            "--set",
+            "X-XIMF-Security-Classification=example-restricted",
+            "--set",
+            "X-XIMF-Primary-Precedence=routine",
+            "--",
+            "bob@example.org",
+        ],
+        &[
+            ("FAKE_SENDMAIL_MODE", "noread"),
+            ("FAKE_SENDMAIL_EXIT", "0"),
+        ],
+        PLAIN.as_bytes(),
+    );
+    assert!(
+        err(&o).contains("without reading the whole message"),
+        "{}",
+        err(&o)
+    );
+    assert_refusal(&o, 74, &dead, PLAIN);
+}
+
 #[test]
 fn faults_keep_the_message() {
     // (mode, exit status of the stand-in, expected exit status of ximf, stderr mentions)

@@ -102,9 +102,30 @@ impl Sink {
     }
 }
 
-/// Writes `data` to a temporary file beside `path`, then renames it over `path`, so a reader
-/// never sees half a message.
+/// Writes the parts to a temporary file beside `path`, then renames it over `path`, so a reader
+/// never sees half a message. A symbolic link is followed; a device or FIFO is written through.
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
+    let cant = |source| Error::Output {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::symlink_metadata(path) {
+        // Replace the file the link points to, never the link itself.
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::canonicalize(path).map_err(cant)?;
+            return write_atomic(&target, parts);
+        }
+        // A device or a FIFO cannot be renamed over: write through it (no atomicity to keep).
+        Ok(m) if !m.is_file() && !m.is_dir() => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(cant)?;
+            parts.iter().try_for_each(|p| f.write_all(p))?;
+            return Ok(());
+        }
+        _ => {}
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -114,10 +135,6 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.ximf-{}.tmp", std::process::id()));
-    let cant = |source| Error::Output {
-        path: path.to_owned(),
-        source,
-    };
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -268,21 +268,50 @@ fn clap_error(e: clap::Error) -> u8 {
                 .next()
                 .unwrap_or("bad arguments")
                 .trim_start_matches("error: ");
-            eprintln!("ximf: {first}");
+            // Name the command, as every other error line does: `ximf verify: ...`.
+            match command_in_argv() {
+                Some(c) => eprintln!("ximf {c}: {first}"),
+                None => eprintln!("ximf: {first}"),
+            }
             eprintln!("hint: try 'ximf --help'");
             exit::USAGE
         }
     }
 }
 
+/// The subcommand named on the command line, skipping global flags and their values.
+fn command_in_argv() -> Option<String> {
+    const COMMANDS: [&str; 6] = [
+        "profile", "stamp", "protect", "verify", "decrypt", "sendmail",
+    ];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-p" | "--profile" | "--format" | "--max-size" | "--now" => {
+                args.next();
+            }
+            s if s.starts_with('-') => {}
+            s => return COMMANDS.contains(&s).then(|| s.to_owned()),
+        }
+    }
+    None
+}
+
 /// Writes a payload that is a message: a closed pipe loses mail, so it is an I/O error (74).
 pub fn emit_message(out: Option<&Path>, data: &[u8]) -> Result<()> {
-    io::Sink::new(out).write(data)
+    emit_message_parts(out, &[data])
 }
 
 /// [`emit_message`] for a message given as consecutive parts.
 pub fn emit_message_parts(out: Option<&Path>, parts: &[&[u8]]) -> Result<()> {
-    io::Sink::new(out).write_parts(parts)
+    io::Sink::new(out).write_parts(parts).map_err(|e| match e {
+        // Say what failed: "writing the message: No space left on device".
+        Error::Io(io) => Error::Io(std::io::Error::new(
+            io.kind(),
+            format!("writing the message: {io}"),
+        )),
+        e => e,
+    })
 }
 
 /// Writes a report: a reader that went away (`| head`) is not an error.

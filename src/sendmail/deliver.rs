@@ -17,7 +17,7 @@
 
 use crate::{Error, Result};
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,6 +52,9 @@ pub enum Handoff {
     Exited(u8),
 }
 
+/// Linux's default pipe capacity: a smaller message is written whole without a reader.
+const PIPE_BUFFER: usize = 65536;
+
 /// Runs `command` (program and its own words) with `args` appended, writes `message` to its
 /// stdin, and waits for it at most `opts.timeout`. Its stdout and stderr are ours, so its
 /// diagnostics reach the caller (mutt shows them).
@@ -70,17 +73,23 @@ pub fn deliver(
         return Err(Error::Config("sendmail command: empty".into()));
     };
     let shown = program.to_string_lossy().into_owned();
+    let (reader, mut stdin) = std::io::pipe()?;
+    // A message that fits in the pipe buffer is written whole even if the child never reads,
+    // so no broken pipe tells us it was ignored. Keep our own read end for that case, and look
+    // for leftovers once the child is gone. (Larger messages keep the broken-pipe signal: with
+    // a read end of ours open, a child that stops reading would leave the writer blocked.)
+    let leftover_check = if message.len() < PIPE_BUFFER {
+        Some(reader.try_clone()?)
+    } else {
+        None
+    };
     let mut child = Command::new(program)
         .args(words)
         .args(args)
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
+        .stdin(Stdio::from(reader))
         .spawn()
         .map_err(|e| Error::Unavailable(format!("{shown}: cannot run: {e}")))?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| Error::Internal("child stdin missing".into()))?;
     // Write from another thread: a child that neither reads nor exits would block a write to a
     // full pipe forever, and the timeout below must still fire.
     // The result comes back over a channel rather than through `join`, so that a grandchild
@@ -127,6 +136,18 @@ pub fn deliver(
             "the message was not read before the deadline",
         ))
     });
+    if written.is_ok()
+        && let Some(mut check) = leftover_check
+    {
+        // Every write end is closed now (the writer thread is done), so this read cannot block:
+        // it returns what the child left unread, or end-of-file.
+        let mut byte = [0u8; 1];
+        if check.read(&mut byte).unwrap_or(0) > 0 {
+            return Err(Error::Io(std::io::Error::other(format!(
+                "{shown}: exited 0 without reading the whole message"
+            ))));
+        }
+    }
     match written {
         Ok(()) => Ok(Handoff::Exited(0)),
         Err(e) => Err(Error::Io(std::io::Error::new(
