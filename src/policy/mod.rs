@@ -160,18 +160,28 @@ pub struct Clearances {
 }
 
 impl Clearances {
-    /// The level of `addr`: its own entry, else its domain's, else none.
+    /// The level of `addr`: its own entry, else the most specific domain entry covering it
+    /// (its domain or a parent domain, as `cm:recipients` domains match), else none.
     pub fn level(&self, addr: &str) -> Option<u32> {
         let addr = addr.to_ascii_lowercase();
         let domain = addr.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        let covers = |d: &str| {
+            domain == d
+                || (domain.len() > d.len()
+                    && domain.ends_with(d)
+                    && domain.as_bytes()[domain.len() - d.len() - 1] == b'.')
+        };
         self.entries
             .iter()
             .find(|(a, _)| a.eq_ignore_ascii_case(&addr))
             .or_else(|| {
-                self.entries.iter().find(|(a, _)| {
-                    a.strip_prefix('@')
-                        .is_some_and(|d| d.eq_ignore_ascii_case(domain))
-                })
+                self.entries
+                    .iter()
+                    .filter(|(a, _)| {
+                        a.strip_prefix('@')
+                            .is_some_and(|d| covers(&d.to_ascii_lowercase()))
+                    })
+                    .max_by_key(|(a, _)| a.len())
             })
             .map(|(_, l)| *l)
     }
@@ -218,5 +228,27 @@ impl Model {
     /// True when the instance defines no correspondence type.
     pub fn is_empty(&self) -> bool {
         self.types.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Clearances;
+
+    #[test]
+    fn clearance_lookup_most_specific_first() {
+        let c = Clearances {
+            header: String::new(),
+            entries: vec![
+                ("@example.org".into(), 30),
+                ("@lab.example.org".into(), 60),
+                ("alice@example.org".into(), 90),
+            ],
+        };
+        assert_eq!(c.level("Alice@Example.org"), Some(90));
+        assert_eq!(c.level("bob@example.org"), Some(30));
+        assert_eq!(c.level("carol@lab.example.org"), Some(60));
+        assert_eq!(c.level("dave@deep.lab.example.org"), Some(60));
+        assert_eq!(c.level("eve@badexample.org"), None);
     }
 }
