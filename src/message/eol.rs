@@ -80,6 +80,49 @@ pub fn to_eol(data: &[u8], eol: Eol) -> Cow<'_, [u8]> {
     }
 }
 
+/// Feeds `data` to `f` with every bare LF turned into CRLF, in chunks of about 64 KiB, without
+/// copying the whole input: what signature hashing needs (RFC 8551 §3.1.1, RFC 3156 §5).
+pub fn feed_crlf<E>(
+    data: &[u8],
+    mut f: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut pending = 0;
+    for i in memchr::memchr_iter(b'\n', data) {
+        if i > 0 && data[i - 1] == b'\r' {
+            continue;
+        }
+        let seg = &data[pending..i];
+        if seg.len() >= CHUNK {
+            if !buf.is_empty() {
+                f(&buf)?;
+                buf.clear();
+            }
+            f(seg)?;
+            f(b"\r\n")?;
+        } else {
+            if buf.capacity() == 0 {
+                buf.reserve(2 * CHUNK);
+            }
+            buf.extend_from_slice(seg);
+            buf.extend_from_slice(b"\r\n");
+            if buf.len() >= CHUNK {
+                f(&buf)?;
+                buf.clear();
+            }
+        }
+        pending = i + 1;
+    }
+    if !buf.is_empty() {
+        f(&buf)?;
+    }
+    if pending < data.len() {
+        f(&data[pending..])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +133,24 @@ mod tests {
         assert_eq!(Eol::detect(b"a\nb\r\n"), Eol::Lf);
         assert_eq!(Eol::detect(b"no newline"), Eol::Lf);
         assert_eq!(Eol::detect(b"\n"), Eol::Lf);
+    }
+
+    #[test]
+    fn feeds_crlf_in_chunks() {
+        let collect = |data: &[u8]| {
+            let mut out = Vec::new();
+            feed_crlf::<()>(data, |c| {
+                out.extend_from_slice(c);
+                Ok(())
+            })
+            .expect("infallible");
+            out
+        };
+        assert_eq!(collect(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+        assert_eq!(collect(b"\n"), b"\r\n");
+        assert_eq!(collect(b"no newline"), b"no newline");
+        let big: Vec<u8> = b"0123456789abcdef\n".repeat(20_000);
+        assert_eq!(collect(&big), &*to_crlf(&big));
     }
 
     #[test]

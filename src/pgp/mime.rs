@@ -351,20 +351,6 @@ pub(crate) fn boundary_for(content: &[u8], tag: &str) -> String {
     b
 }
 
-/// Feeds `data` to `sink` with every bare LF turned into CRLF, without copying the data
-/// (RFC 3156 §5: the signed entity is hashed in canonical form).
-pub(crate) fn for_each_crlf_chunk(data: &[u8], mut sink: impl FnMut(&[u8])) {
-    let mut start = 0;
-    for i in memchr::memchr_iter(b'\n', data) {
-        if i == 0 || data[i - 1] != b'\r' {
-            sink(&data[start..i]);
-            sink(b"\r\n");
-            start = i + 1;
-        }
-    }
-    sink(&data[start..]);
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -434,16 +420,6 @@ mod tests {
         assert!(!is_7bit_safe(b"trailing \r\n"));
         assert!(!is_7bit_safe(b"From here\r\n"));
         assert!(!is_7bit_safe("caf\u{e9}".as_bytes()));
-    }
-
-    #[test]
-    fn crlf_chunks_canonicalize() {
-        let mut out = Vec::new();
-        for_each_crlf_chunk(b"a\nb\r\nc\n", |c| out.extend_from_slice(c));
-        assert_eq!(out, b"a\r\nb\r\nc\r\n");
-        let mut out = Vec::new();
-        for_each_crlf_chunk(b"\n", |c| out.extend_from_slice(c));
-        assert_eq!(out, b"\r\n");
     }
 
     #[test]

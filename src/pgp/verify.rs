@@ -298,25 +298,10 @@ fn hash_canonical(ctx: &mut Context, data: &[u8]) {
         return;
     }
     // Bare LFs become CRLF through a bounded staging buffer: the body is never copied whole.
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    mime::for_each_crlf_chunk(data, |chunk| {
-        if chunk.len() >= 1 << 14 {
-            if !buf.is_empty() {
-                ctx.update(&buf);
-                buf.clear();
-            }
-            ctx.update(chunk);
-        } else {
-            if buf.len() + chunk.len() > buf.capacity() {
-                ctx.update(&buf);
-                buf.clear();
-            }
-            buf.extend_from_slice(chunk);
-        }
+    let _ = crate::message::eol::feed_crlf::<std::convert::Infallible>(data, |chunk| {
+        ctx.update(chunk);
+        Ok(())
     });
-    if !buf.is_empty() {
-        ctx.update(&buf);
-    }
 }
 
 /// Checks the detached signature(s) in `sig_data` over `data` (canonicalized) against `keyring`.

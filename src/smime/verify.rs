@@ -410,47 +410,7 @@ pub(crate) fn parse_content_info(data: &[u8]) -> Option<ContentInfo> {
     ContentInfo::from_der(&der).ok()
 }
 
-/// Feeds `data` to `f` with every bare LF turned into CRLF, without copying the whole input.
-pub(crate) fn feed_canonical<E>(
-    data: &[u8],
-    mut f: impl FnMut(&[u8]) -> std::result::Result<(), E>,
-) -> std::result::Result<(), E> {
-    const CHUNK: usize = 64 * 1024;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut pending = 0;
-    for i in memchr::memchr_iter(b'\n', data) {
-        if i > 0 && data[i - 1] == b'\r' {
-            continue;
-        }
-        let seg = &data[pending..i];
-        if seg.len() >= CHUNK {
-            if !buf.is_empty() {
-                f(&buf)?;
-                buf.clear();
-            }
-            f(seg)?;
-            f(b"\r\n")?;
-        } else {
-            if buf.capacity() == 0 {
-                buf.reserve(2 * CHUNK);
-            }
-            buf.extend_from_slice(seg);
-            buf.extend_from_slice(b"\r\n");
-            if buf.len() >= CHUNK {
-                f(&buf)?;
-                buf.clear();
-            }
-        }
-        pending = i + 1;
-    }
-    if !buf.is_empty() {
-        f(&buf)?;
-    }
-    if pending < data.len() {
-        f(&data[pending..])?;
-    }
-    Ok(())
-}
+pub(crate) use crate::message::eol::feed_crlf as feed_canonical;
 
 fn content_digest(md: MessageDigest, content: &Signed<'_>) -> Option<Vec<u8>> {
     let mut h = Hasher::new(md).ok()?;
