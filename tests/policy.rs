@@ -860,10 +860,9 @@ fn mechanism_and_digest_come_from_the_type() {
     );
 }
 
-/// r7: an unsigned correspondence field in the other spelling must not replace the type the
-/// signature covers (reported by review: it lowered the checked type for OpenPGP).
-#[test]
-fn r7_unsigned_field_in_the_other_spelling_cannot_lower_the_signed_type() {
+/// A professional-office message signed with S/MIME and with OpenPGP, each with the verify
+/// flags that trust its signer.
+fn office_signed_both_ways() -> Vec<(Vec<u8>, Vec<String>)> {
     let archived = message("bob@example.org", Some("archive@example.org"));
     let signers: [(Vec<String>, Vec<String>); 2] = [
         (smime_signer(), vec!["--ca".into(), keys("smime/root.crt")]),
@@ -872,15 +871,27 @@ fn r7_unsigned_field_in_the_other_spelling_cannot_lower_the_signed_type() {
             vec!["--keyring".into(), keys("pgp/alice.cert")],
         ),
     ];
-    for (signer, reader) in signers {
-        let signed = stamp_protect(
-            MONDAY,
-            "professional",
-            &["network=office"],
-            "corp-internal",
-            &archived,
-            &signer,
-        );
+    signers
+        .into_iter()
+        .map(|(signer, reader)| {
+            let signed = stamp_protect(
+                MONDAY,
+                "professional",
+                &["network=office"],
+                "corp-internal",
+                &archived,
+                &signer,
+            );
+            (signed, reader)
+        })
+        .collect()
+}
+
+/// r7: an unsigned correspondence field in the other spelling must not replace the type the
+/// signature covers (reported by review: it lowered the checked type for OpenPGP).
+#[test]
+fn r7_unsigned_field_in_the_other_spelling_cannot_lower_the_signed_type() {
+    for (signed, reader) in office_signed_both_ways() {
         let (c, v) = verify_at(MONDAY, &signed, &reader);
         assert_eq!(c, 0, "{v}");
         let mut forged = b"X-XIMF-Correspondence-Type: private\n".to_vec();
@@ -898,23 +909,7 @@ fn r7_unsigned_field_in_the_other_spelling_cannot_lower_the_signed_type() {
 /// r7: a multipart/signed with a third, unsigned part is not a signed message.
 #[test]
 fn r7_third_part_in_multipart_signed_is_not_signed() {
-    let archived = message("bob@example.org", Some("archive@example.org"));
-    let signers: [(Vec<String>, Vec<String>); 2] = [
-        (smime_signer(), vec!["--ca".into(), keys("smime/root.crt")]),
-        (
-            vec!["--key".into(), keys("pgp/alice.key")],
-            vec!["--keyring".into(), keys("pgp/alice.cert")],
-        ),
-    ];
-    for (signer, reader) in signers {
-        let signed = stamp_protect(
-            MONDAY,
-            "professional",
-            &["network=office"],
-            "corp-internal",
-            &archived,
-            &signer,
-        );
+    for (signed, reader) in office_signed_both_ways() {
         let text = String::from_utf8(signed).expect("utf8");
         let boundary = text
             .split("boundary=\"")
