@@ -16,13 +16,15 @@
 //!   syntax, `linkedValue`, `association`, `constraint`.
 //! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
 //! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
-//! - [`pgp`]: OpenPGP with Sequoia — RFC 3156 PGP/MIME sign, encrypt, verify, decrypt, RFC 9788
-//!   header protection, inline PGP; signatures are hashed straight from the raw buffer.
-//! - [`smime`]: S/MIME 4.0 sign/encrypt/verify/decrypt on CMS (RustCrypto `cms` for the
-//!   structures, OpenSSL for every key operation), with RFC 9788 header protection, RFC 7508
-//!   secure headers and RFC 2634 ESS labels.
-//! - [`protect`]: the dispatcher over both mechanisms — which one, which keys
-//!   ([`protect::Keys`], sorted by content), and what must be done ([`protect::Demands`], from the
+//! - [`mime`]: the one MIME reader — entities as byte ranges, Content-Type parameters,
+//!   multipart splitting, transfer encodings and the 7-bit rules.
+//! - [`secure`]: the one secure-message engine — one walk through any mix of S/MIME and
+//!   OpenPGP layers, typed outcomes, and every mechanism-neutral rule (From vs signer, content
+//!   outside the signature, header protection, finding codes) written once.
+//! - [`smime`], [`pgp`]: the two thin crypto backends under the engine (CMS with OpenSSL for
+//!   every key operation; Sequoia), which also sign and encrypt.
+//! - [`protect`]: signing and encrypting as demanded — which mechanism, which keys
+//!   ([`secure::Keys`], sorted by content), and what must be done ([`protect::Demands`], from the
 //!   correspondence type, the instance's rules and the flags).
 //! - [`policy`]: the correspondence model — usage × context selects a type
 //!   ([`policy::select`]), whose requirements each agent enforces ([`policy::enforce`]); the
@@ -38,11 +40,13 @@ pub mod check;
 pub mod clock;
 pub mod error;
 pub mod message;
+pub mod mime;
 pub mod pgp;
 pub mod policy;
 pub mod profile;
 pub mod protect;
 pub mod report;
+pub mod secure;
 pub mod sendmail;
 pub mod smime;
 pub mod stamp;

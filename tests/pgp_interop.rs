@@ -6,8 +6,11 @@
 #[path = "support/pgp.rs"]
 mod common;
 
+#[path = "support/engine.rs"]
+mod engine;
+
 use common::*;
-use ximf::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
+use engine::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
 
 fn keyring() -> Vec<sequoia_openpgp::Cert> {
     vec![cert("alice"), cert("bob")]

@@ -5,9 +5,12 @@
 #[path = "support/pgp.rs"]
 mod common;
 
+#[path = "support/engine.rs"]
+mod engine;
+
 use common::*;
+use engine::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
 use sequoia_openpgp as openpgp;
-use ximf::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
 use ximf::report::Severity;
 
 fn keyring() -> Vec<openpgp::Cert> {

@@ -1,15 +1,18 @@
 //! S/MIME interop with gpgsm (GnuPG 2.2), both directions, in a throw-away GNUPGHOME that trusts
 //! the test root (trustlist.txt) and has alice's, bob's and carol's PKCS#12 imported.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
+
+#[path = "support/engine.rs"]
+mod engine;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine;
+use engine::smime::{self, Cipher, Credentials, EncryptOptions, SignOptions, VerifyOptions};
 use ximf::message::eol::to_crlf;
-use ximf::smime::{self, Cipher, Credentials, EncryptOptions, SignOptions, VerifyOptions};
 
 const NOW: i64 = 1_795_910_400;
 

@@ -3,12 +3,17 @@
 //! (made here, at test time, from the committed keys in testdata/keys/smime) must verify/decrypt
 //! with ximf.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
+
+#[path = "support/engine.rs"]
+mod engine;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ximf::smime::{self, Cipher, Credentials, Digest, EncryptOptions, SignOptions, VerifyOptions};
+use engine::smime::{
+    self, Cipher, Credentials, Digest, EncryptOptions, SignOptions, VerifyOptions,
+};
 
 /// 2026-11-29T00:00:00Z.
 const NOW: i64 = 1_795_910_400;

@@ -81,7 +81,7 @@ pub fn run_decrypt(args: DecryptArgs, ctx: &Ctx) -> Result<Outcome> {
     let keys = args.keys.load()?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let message = Message::parse(bytes)?;
-    let out = ximf::protect::decrypt(&message, &keys, ctx.now)?;
+    let out = ximf::protect::decrypt(message.bytes(), &keys, ctx.now)?;
     super::emit_message(args.output.as_deref(), &out)?;
     Ok(Outcome::Done)
 }

@@ -14,7 +14,6 @@
 pub mod encode;
 pub mod eol;
 pub mod header;
-pub mod mime;
 
 use std::io::Read;
 

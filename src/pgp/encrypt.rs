@@ -8,8 +8,9 @@ use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 
 use super::sign::{Hp, assemble, multipart_signed, prepare};
-use super::{crypto, keys, mime, policy, system_time};
+use super::{crypto, keys, policy, system_time};
 use crate::message::eol::{Eol, to_crlf};
+use crate::mime::transfer;
 use crate::{Error, Result};
 
 /// How to encrypt.
@@ -108,7 +109,7 @@ pub(crate) fn encrypt_bytes(
 
 /// Wraps an armored OpenPGP message into a `multipart/encrypted` body: (Content-Type, body).
 pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let boundary = mime::boundary_for(armored, "e");
+    let boundary = transfer::boundary_for(armored, "e");
     let ct = format!(
         "Content-Type: multipart/encrypted;\r\n\tprotocol=\"application/pgp-encrypted\";\r\n\tboundary=\"{boundary}\""
     );

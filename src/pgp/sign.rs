@@ -9,9 +9,9 @@ use openpgp::serialize::stream::{Armorer, Message, Signer};
 use openpgp::types::{HashAlgorithm, SignatureType};
 use sequoia_openpgp as openpgp;
 
-use super::mime::{self, Entity};
 use super::{keys, policy, system_time};
 use crate::message::eol::{Eol, to_crlf, to_eol};
+use crate::mime::{self, Entity, transfer};
 use crate::{Error, Result};
 
 /// How to sign.
@@ -68,19 +68,23 @@ pub(crate) struct Prepared {
 
 /// Splits a CRLF message into outer fields and the payload entity (spec Part D §5.3).
 pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
-    let msg = Entity::parse(crlf)?;
+    let msg = Entity::message(crlf).map_err(|e| Error::Message(e.to_string()))?;
     if msg.fields.is_empty() {
         return Err(Error::Message("not a message: no header fields".into()));
     }
-    let nonstructural: Vec<&mime::Field<'_>> =
-        msg.fields.iter().filter(|f| !f.is_structural()).collect();
+    let raw = |f: &mime::Field| &crlf[f.span.clone()];
+    let nonstructural: Vec<&mime::Field> = msg
+        .fields
+        .iter()
+        .filter(|f| !mime::is_structural(&f.name))
+        .collect();
     let ct = msg.content_type();
-    let mut part: Vec<u8> = Vec::with_capacity(msg.body.len() + 1024);
+    let mut part: Vec<u8> = Vec::with_capacity(msg.body().len() + 1024);
 
     // Content-Type first, marked with hp= (RFC 9788 §2.1).
-    let mut ct_field = match msg.field("Content-Type") {
-        Some(f) => f.raw.to_vec(),
-        None if msg.body.is_ascii() => b"Content-Type: text/plain; charset=us-ascii".to_vec(),
+    let mut ct_field = match msg.first("Content-Type") {
+        Some(f) => raw(f).to_vec(),
+        None if msg.body().is_ascii() => b"Content-Type: text/plain; charset=us-ascii".to_vec(),
         None => b"Content-Type: text/plain; charset=utf-8".to_vec(),
     };
     if let Some(hp) = hp
@@ -98,8 +102,8 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
     // RFC 3156 §3: the signed entity must be 7-bit, without trailing whitespace or `From `.
     let cte = msg.transfer_encoding();
     let (body, new_cte): (std::borrow::Cow<'_, [u8]>, Option<&str>) =
-        if mime::is_7bit_safe(msg.body) {
-            (msg.body.into(), None)
+        if transfer::seven_bit_safe(msg.body()) {
+            (msg.body().into(), None)
         } else if ct.mime.starts_with("multipart/") || ct.mime.starts_with("message/") {
             return Err(Error::Message(
                 "8-bit data, long lines, trailing whitespace or `From ` lines inside a multipart \
@@ -108,19 +112,21 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
             ));
         } else {
             let decoded: std::borrow::Cow<'_, [u8]> = match cte.as_str() {
-                "quoted-printable" | "base64" => mime::decode_body(&msg).into(),
-                _ => msg.body.into(),
+                "quoted-printable" | "base64" => msg
+                    .decoded_body()
+                    .unwrap_or(std::borrow::Cow::Borrowed(msg.body())),
+                _ => msg.body().into(),
             };
             if ct.mime.starts_with("text/") {
                 (
-                    mime::encode_quoted_printable(&decoded).into(),
+                    transfer::quoted_printable(&decoded).into(),
                     Some("quoted-printable"),
                 )
             } else {
-                (mime::encode_base64(&decoded).into(), Some("base64"))
+                (transfer::base64_lines(&decoded).into(), Some("base64"))
             }
         };
-    for f in msg.fields.iter().filter(|f| f.is_structural()) {
+    for f in msg.fields.iter().filter(|f| mime::is_structural(&f.name)) {
         let lower = f.name.to_ascii_lowercase();
         if lower == "content-type"
             || lower == "mime-version"
@@ -128,7 +134,7 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
         {
             continue;
         }
-        part.extend_from_slice(f.raw);
+        part.extend_from_slice(raw(f));
         part.extend_from_slice(b"\r\n");
     }
     if let Some(cte) = new_cte {
@@ -144,15 +150,15 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
             match lower.as_str() {
                 "subject" => outer.push(b"Subject: [...]".to_vec()),
                 "comments" | "keywords" => {}
-                _ => outer.push(f.raw.to_vec()),
+                _ => outer.push(raw(f).to_vec()),
             }
         } else {
-            outer.push(f.raw.to_vec());
+            outer.push(raw(f).to_vec());
         }
     }
     if hp.is_some() {
         for f in &nonstructural {
-            part.extend_from_slice(f.raw);
+            part.extend_from_slice(raw(f));
             part.extend_from_slice(b"\r\n");
         }
     }
@@ -224,7 +230,7 @@ pub(crate) fn multipart_signed(
     now: i64,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let (sig, hash) = detached_signature(part, signer, hash, now)?;
-    let boundary = mime::boundary_for(part, "s");
+    let boundary = transfer::boundary_for(part, "s");
     let ct = format!(
         "Content-Type: multipart/signed; micalg=pgp-{};\r\n\tprotocol=\"application/pgp-signature\";\r\n\tboundary=\"{boundary}\"",
         policy::hash_name(hash)

@@ -1,4 +1,6 @@
-//! Verification of PGP/MIME (RFC 3156) and inline PGP, with RFC 9788 header protection.
+//! The OpenPGP backend of the secure-message engine ([`crate::secure`]): verify signatures
+//! over given bytes, verify an inline cleartext-signed block, open an encrypted message. What
+//! a signature means for the message is the engine's business.
 //!
 //! Detached signatures are checked by hashing the signed part straight from the caller's
 //! buffer (LF → CRLF on the fly, RFC 3156 §5) and verifying the digest; the key's validity is
@@ -21,98 +23,13 @@ use openpgp::types::{HashAlgorithm, RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyHandle, Packet};
 use sequoia_openpgp as openpgp;
 
-use super::codes;
-use super::mime::{self, ContentType, Entity};
 use super::{keys, policy, system_time};
 use crate::message::eol::Eol;
-use crate::report::{EncryptionReport, Finding, Severity, SignatureReport};
-use crate::{Error, Result};
+use crate::report::{Finding, Severity};
+use crate::secure::codes;
+use crate::secure::outcome::Signer;
 
-/// What verification may use.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct VerifyOptions {
-    /// Certificates trusted for verification; a signer outside them is `untrusted`.
-    pub keyring: Vec<Cert>,
-    /// TSKs for decrypting `multipart/encrypted` messages.
-    pub keys: Vec<Cert>,
-    /// Verification time, unix seconds: key expiry and revocation are judged then.
-    pub now: i64,
-    /// The From address to compare the signer's User IDs with; by default the protected From
-    /// (when header protection is used) or else the outer From.
-    pub from: Option<String>,
-    /// Leave [`Verification::content`] empty for a `multipart/signed` message: a plain
-    /// `verify` (no `--extract`) then never copies the signed body (design.md §7 memory bound).
-    pub skip_content: bool,
-}
-
-impl VerifyOptions {
-    /// Options verifying at `now` against `keyring`.
-    pub fn new(now: i64, keyring: Vec<Cert>) -> Self {
-        VerifyOptions {
-            keyring,
-            now,
-            ..Default::default()
-        }
-    }
-
-    /// Adds TSKs for decryption.
-    pub fn with_keys(mut self, keys: Vec<Cert>) -> Self {
-        self.keys = keys;
-        self
-    }
-}
-
-/// The outcome of [`verify`].
-#[derive(Debug, Clone, Default)]
-pub struct Verification {
-    /// Signature status (`mechanism` is `openpgp` whenever an OpenPGP signature was found).
-    pub signature: SignatureReport,
-    /// Encryption status.
-    pub encryption: EncryptionReport,
-    /// What was found, in check order.
-    pub findings: Vec<Finding>,
-    /// True for an inline (cleartext-signed) body: no header field is covered.
-    pub inline: bool,
-    /// The protected (inner) non-structural header fields, RFC 9788, as (name, unfolded value).
-    pub inner_headers: Vec<(String, String)>,
-    /// The cryptographic payload: the signed part, the decrypted entity, or the verified
-    /// inline text; empty when there is none.
-    pub content: Vec<u8>,
-}
-
-impl Verification {
-    fn push(&mut self, code: &'static str, severity: Severity, header: Option<&str>, msg: String) {
-        self.findings.push(Finding {
-            code,
-            severity,
-            header: header.map(str::to_owned),
-            message: msg,
-        });
-    }
-}
-
-/// A signature's standing, worst last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Status {
-    Valid,
-    Weak,
-    Expired,
-    Untrusted,
-    Invalid,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Valid => "valid",
-            Status::Weak => "weak",
-            Status::Expired => "expired",
-            Status::Untrusted => "untrusted",
-            Status::Invalid => "invalid",
-        }
-    }
-}
+pub(crate) use crate::secure::SignatureStatus as Status;
 
 /// One signature judged.
 #[derive(Debug, Clone)]
@@ -121,6 +38,8 @@ pub(crate) struct Outcome {
     pub signer: Option<Cert>,
     pub hash: HashAlgorithm,
     pub findings: Vec<Finding>,
+    /// When the signature says it was made.
+    pub created: Option<SystemTime>,
 }
 
 fn finding(code: &'static str, severity: Severity, msg: impl Into<String>) -> Finding {
@@ -133,6 +52,36 @@ fn finding(code: &'static str, severity: Severity, msg: impl Into<String>) -> Fi
 }
 
 impl Outcome {
+    /// The engine's view: who signed, for which addresses.
+    pub(crate) fn into_signer(self, now: SystemTime) -> Signer {
+        let (display, addresses, key) = match &self.signer {
+            Some(cert) => (
+                Some(keys::display(cert)),
+                bound_addresses(cert, self.created.unwrap_or(now), now),
+                cert.primary_key().key().mpis().bits().map(|b| {
+                    (
+                        cert.primary_key()
+                            .key()
+                            .pk_algo()
+                            .to_string()
+                            .to_ascii_lowercase(),
+                        b as u32,
+                    )
+                }),
+            ),
+            None => (None, Vec::new(), None),
+        };
+        Signer {
+            status: self.status,
+            display,
+            addresses,
+            digest: Some(policy::hash_name(self.hash)),
+            key,
+            findings: self.findings,
+            attributes: None,
+        }
+    }
+
     fn bad(
         status: Status,
         hash: HashAlgorithm,
@@ -144,6 +93,7 @@ impl Outcome {
             signer: None,
             hash,
             findings: vec![finding(code, Severity::Error, msg)],
+            created: None,
         }
     }
 }
@@ -162,6 +112,7 @@ pub(crate) fn evaluate(
         signer: Some(cert.clone()),
         hash: sig.hash_algo(),
         findings: Vec::new(),
+        created: sig.signature_creation_time(),
     };
     let set = |o: &mut Outcome, status: Status, code: &'static str, msg: String| {
         o.status = o.status.max(status);
@@ -304,8 +255,18 @@ fn hash_canonical(ctx: &mut Context, data: &[u8]) {
     });
 }
 
+/// Verifies the detached OpenPGP signature(s) `sig` over `content` (canonicalized to CRLF as
+/// it is hashed, RFC 3156 §5) against `keyring` at `now`: one [`Signer`] per signature.
+pub fn verify_detached(content: &[u8], sig: &[u8], keyring: &[Cert], now: i64) -> Vec<Signer> {
+    let now = system_time(now);
+    detached_outcomes(content, sig, keyring, now)
+        .into_iter()
+        .map(|o| o.into_signer(now))
+        .collect()
+}
+
 /// Checks the detached signature(s) in `sig_data` over `data` (canonicalized) against `keyring`.
-pub(crate) fn verify_detached(
+fn detached_outcomes(
     data: &[u8],
     sig_data: &[u8],
     keyring: &[Cert],
@@ -568,215 +529,88 @@ impl DecryptionHelper for Helper<'_> {
     }
 }
 
-/// What [`analyze`] learns on the way down.
-struct State {
-    v: Verification,
-    /// The header (with its blank line) of the cryptographic payload root (RFC 9788 §1):
-    /// where injected header fields live. Only the header is kept: bodies can be large.
-    payload: Option<Vec<u8>>,
-    /// The certificate of the signature that decided the status.
-    signer: Option<Cert>,
-}
-
-/// The header section of an entity, blank line included.
-fn header_of(entity: &[u8]) -> Vec<u8> {
-    match Entity::parse(entity) {
-        Ok(e) => entity[..entity.len() - e.body.len()].to_vec(),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// Merges the outcomes of one signed layer into the report: the best signature decides.
-fn apply_outcomes(state: &mut State, outcomes: Vec<Outcome>) {
-    let v = &mut state.v;
-    v.signature.mechanism = Some("openpgp".into());
-    let Some(best) = outcomes.iter().min_by_key(|o| o.status).cloned() else {
-        v.signature.status = Status::Invalid.as_str().into();
-        v.push(
-            codes::SIGNATURE_INVALID,
-            Severity::Error,
-            None,
-            "no signature found".into(),
-        );
-        return;
+/// The addresses of `cert`'s User IDs that were bound and unrevoked when it signed (`then`)
+/// and are not revoked now: a revoked or unbound User ID vouches for nothing.
+fn bound_addresses(cert: &Cert, then: SystemTime, now: SystemTime) -> Vec<String> {
+    let lp = policy::lenient();
+    let at = |t: SystemTime| -> Vec<String> {
+        cert.with_policy(&lp, t)
+            .map(|vc| {
+                vc.userids()
+                    .filter(|u| !matches!(u.revocation_status(), RevocationStatus::Revoked(_)))
+                    .filter_map(|u| {
+                        u.userid()
+                            .email()
+                            .ok()
+                            .flatten()
+                            .map(|e| e.to_ascii_lowercase())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    v.signature.status = best.status.as_str().into();
-    v.signature.digest = Some(policy::hash_name(best.hash));
-    v.signature.signer = best.signer.as_ref().map(keys::display);
-    v.findings.extend(best.findings.iter().cloned());
-    for o in outcomes.iter().filter(|o| o.status > best.status) {
-        // A second, worse signature does not spoil a good one, but it is worth a line.
-        for f in &o.findings {
-            v.push(f.code, Severity::Warning, None, f.message.clone());
-        }
-    }
-    state.signer = best.signer;
+    let still = at(now);
+    at(then).into_iter().filter(|e| still.contains(e)).collect()
 }
 
-/// Verifies a message: PGP/MIME signed or encrypted (nested or combined), or inline PGP.
-///
-/// Fails only with [`Error::Message`] when `message` is not a message (no header); every
-/// cryptographic problem is a status or a finding in the result.
-pub fn verify(message: &[u8], opts: &VerifyOptions) -> Result<Verification> {
-    let top = Entity::parse(mime::skip_mbox_postmark(message))?;
-    if top.fields.is_empty() {
-        return Err(Error::Message("not a message: no header fields".into()));
-    }
-    let v = Verification {
-        signature: SignatureReport {
-            status: "absent".into(),
-            ..Default::default()
-        },
-        encryption: EncryptionReport {
-            status: "absent".into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let mut state = State {
-        v,
-        payload: None,
-        signer: None,
-    };
-    analyze(&top, opts, &mut state, 0);
-    header_protection(&top, opts, &mut state);
-    Ok(state.v)
+/// A decrypted OpenPGP message.
+pub struct Opened {
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// The symmetric cipher (`aes256`, with the AEAD mode when there is one).
+    pub cipher: String,
+    /// Signatures inside the encryption (RFC 3156 §6.2 combined messages).
+    pub signers: Vec<Signer>,
 }
 
-fn analyze(entity: &Entity<'_>, opts: &VerifyOptions, state: &mut State, depth: usize) {
-    if depth > mime::MAX_DEPTH {
-        return;
+/// Decrypts an OpenPGP message (armored or binary) with `keys`, checking signatures inside it
+/// against `keyring`; all or nothing. The error says why, in one line.
+pub fn open(data: &[u8], keys: &[Cert], keyring: &[Cert], now: i64) -> Result<Opened, String> {
+    let t = system_time(now);
+    if keys.is_empty() {
+        return Err("the message is encrypted and no key was given".into());
     }
-    let ct = entity.content_type();
-    match ct.mime.as_str() {
-        "multipart/signed" => signed(entity, &ct, opts, state),
-        "multipart/encrypted" => encrypted(entity, &ct, opts, state, depth),
-        m if m.starts_with("multipart/") && contains_pgp(entity, &ct, depth) => {
-            state.v.signature.mechanism = Some("openpgp".into());
-            state.v.push(
-                codes::PARTIALLY_SIGNED,
-                Severity::Error,
-                None,
-                "an OpenPGP-protected part stands beside unprotected parts: \
-                 the message as a whole is not signed"
-                    .into(),
-            );
-        }
-        "text/plain" => inline(entity, opts, state),
-        _ => {}
+    let helper = Helper::new(keyring, keys, t);
+    match decrypt_message(data, helper) {
+        Ok((plaintext, helper)) => Ok(Opened {
+            plaintext,
+            cipher: helper.cipher.clone().unwrap_or_else(|| "unknown".into()),
+            signers: helper
+                .outcomes
+                .into_iter()
+                .map(|o| o.into_signer(t))
+                .collect(),
+        }),
+        Err((why, true)) => Err(format!("no key opens the message: {why}")),
+        Err((why, false)) => Err(format!("cannot decrypt: {why}")),
     }
 }
 
-/// True when some part below `entity` is PGP-signed or PGP-encrypted.
-fn contains_pgp(entity: &Entity<'_>, ct: &ContentType, depth: usize) -> bool {
-    if depth > mime::MAX_DEPTH {
-        return false;
-    }
-    let protocol = ct
-        .param("protocol")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match ct.mime.as_str() {
-        "multipart/signed" | "multipart/encrypted" if protocol.starts_with("application/pgp") => {
-            return true;
-        }
-        "application/pgp-signature" | "application/pgp-encrypted" => return true,
-        "text/plain" => {
-            return memchr::memmem::find(entity.body, b"-----BEGIN PGP SIGNED MESSAGE-----")
-                .is_some();
-        }
-        _ => {}
-    }
-    if !ct.mime.starts_with("multipart/") {
-        return false;
-    }
-    let Some(b) = ct.param("boundary") else {
-        return false;
-    };
-    let Ok(mp) = mime::split_multipart(entity.body, b) else {
-        return false;
-    };
-    mp.parts.iter().any(|p| {
-        Entity::parse(p).is_ok_and(|e| {
-            let ct = e.content_type();
-            contains_pgp(&e, &ct, depth + 1)
+/// Verifies one inline cleartext-signed block (from its BEGIN line through its END line):
+/// its signers and the signed text.
+pub fn verify_inline(
+    block: &[u8],
+    keyring: &[Cert],
+    now: i64,
+) -> Result<(Vec<Signer>, Vec<u8>), String> {
+    let t = system_time(now);
+    let lp = policy::lenient();
+    let helper = Helper::new(keyring, &[], t);
+    let mut content = Vec::new();
+    let helper = VerifierBuilder::from_bytes(block)
+        .and_then(|b| b.with_policy(&lp, Some(t), helper))
+        .and_then(|mut v| {
+            v.read_to_end(&mut content)?;
+            Ok(v.into_helper())
         })
-    })
+        .map_err(|e| format!("malformed inline PGP signature: {e}"))?;
+    let signers = helper
+        .outcomes
+        .into_iter()
+        .map(|o| o.into_signer(t))
+        .collect();
+    Ok((signers, content))
 }
-
-fn signed(entity: &Entity<'_>, ct: &ContentType, opts: &VerifyOptions, state: &mut State) {
-    let protocol = ct.param("protocol").map(str::to_ascii_lowercase);
-    if protocol
-        .as_deref()
-        .is_some_and(|p| p != "application/pgp-signature")
-    {
-        // Not OpenPGP (S/MIME is the smime module's business).
-        return;
-    }
-    let now = system_time(opts.now);
-    let v = &mut state.v;
-    v.signature.mechanism = Some("openpgp".into());
-    let Some(mp) = ct
-        .param("boundary")
-        .and_then(|b| mime::split_multipart(entity.body, b).ok())
-    else {
-        v.signature.status = Status::Invalid.as_str().into();
-        v.push(
-            codes::SIGNATURE_INVALID,
-            Severity::Error,
-            None,
-            "multipart/signed without a usable boundary".into(),
-        );
-        return;
-    };
-    let sig_part = mp.parts.get(1).and_then(|p| Entity::parse(p).ok());
-    let sig_part = sig_part.filter(|e| e.content_type().mime == "application/pgp-signature");
-    let (Some(first), Some(sig_part)) = (mp.parts.first(), sig_part) else {
-        v.signature.status = Status::Invalid.as_str().into();
-        v.push(
-            codes::SIGNATURE_REMOVED,
-            Severity::Error,
-            None,
-            "the multipart/signed has lost its signature part".into(),
-        );
-        return;
-    };
-    if mp.parts.len() > 2 {
-        // Never report as signed a message that carries unsigned content next to the signed
-        // part: the whole multipart/signed is malformed (RFC 1847 §2.1 allows exactly two).
-        v.signature.status = Status::Invalid.as_str().into();
-        v.push(
-            codes::PARTIALLY_SIGNED,
-            Severity::Error,
-            None,
-            format!(
-                "multipart/signed with {} parts: only the first is signed (RFC 1847 allows two)",
-                mp.parts.len()
-            ),
-        );
-        return;
-    }
-    let sig = mime::decode_body(&sig_part);
-    let outcomes = verify_detached(first, &sig, &opts.keyring, now);
-    if let (Some(micalg), Some(o)) = (ct.param("micalg"), outcomes.iter().min_by_key(|o| o.status))
-    {
-        let used = format!("pgp-{}", policy::hash_name(o.hash));
-        if !micalg.eq_ignore_ascii_case(&used) {
-            v.push(
-                codes::MICALG_MISMATCH,
-                Severity::Warning,
-                None,
-                format!("micalg says {micalg} but the signature uses {used}"),
-            );
-        }
-    }
-    apply_outcomes(state, outcomes);
-    state.payload = Some(header_of(first));
-    if !opts.skip_content {
-        state.v.content = first.to_vec();
-    }
-}
-
 /// Decrypts an armored or binary OpenPGP message; never returns partial plaintext.
 pub(crate) fn decrypt_message<'a>(
     data: &[u8],
@@ -797,300 +631,4 @@ pub(crate) fn decrypt_message<'a>(
         return Err(("the OpenPGP message is truncated".into(), false));
     }
     Ok((plain, d.into_helper()))
-}
-
-fn encrypted(
-    entity: &Entity<'_>,
-    ct: &ContentType,
-    opts: &VerifyOptions,
-    state: &mut State,
-    depth: usize,
-) {
-    let protocol = ct.param("protocol").map(str::to_ascii_lowercase);
-    if protocol
-        .as_deref()
-        .is_some_and(|p| p != "application/pgp-encrypted")
-    {
-        return;
-    }
-    state.v.encryption.mechanism = Some("openpgp".into());
-    let armored = ct
-        .param("boundary")
-        .and_then(|b| mime::split_multipart(entity.body, b).ok())
-        .and_then(|mp| mp.parts.get(1).and_then(|p| Entity::parse(p).ok()))
-        .map(|e| mime::decode_body(&e));
-    let fail = |state: &mut State, why: String| {
-        state.v.encryption.status = "failed".into();
-        state
-            .v
-            .push(codes::DECRYPTION_FAILED, Severity::Error, None, why);
-    };
-    let Some(armored) = armored else {
-        fail(
-            state,
-            "multipart/encrypted without an encrypted part".into(),
-        );
-        return;
-    };
-    let helper = Helper::new(&opts.keyring, &opts.keys, system_time(opts.now));
-    let (plain, helper) = match decrypt_message(&armored, helper) {
-        Ok(r) => r,
-        Err((why, _)) => {
-            fail(state, format!("cannot decrypt: {why}"));
-            return;
-        }
-    };
-    state.v.encryption.status = "decrypted".into();
-    state.v.encryption.cipher = helper.cipher.clone();
-    let Ok(inner) = Entity::parse(&plain) else {
-        fail(state, "the decrypted content is not a MIME entity".into());
-        return;
-    };
-    if !helper.outcomes.is_empty() {
-        // RFC 3156 §6.2: signed and encrypted in one OpenPGP message.
-        apply_outcomes(state, helper.outcomes);
-        state.payload = Some(header_of(&plain));
-        state.v.content = plain;
-        return;
-    }
-    if inner.content_type().mime == "multipart/signed" {
-        // RFC 3156 §6.1: a multipart/signed inside.
-        analyze(&inner, opts, state, depth + 1);
-        if state.payload.is_none() {
-            state.payload = Some(header_of(&plain));
-        }
-        state.v.content = plain;
-    } else {
-        state.payload = Some(header_of(&plain));
-        state.v.content = plain;
-    }
-}
-
-const BEGIN_SIGNED: &[u8] = b"-----BEGIN PGP SIGNED MESSAGE-----";
-const END_SIGNATURE: &[u8] = b"-----END PGP SIGNATURE-----";
-
-fn inline(entity: &Entity<'_>, opts: &VerifyOptions, state: &mut State) {
-    let text = mime::decode_body(entity);
-    let Some(start) = memchr::memmem::find(&text, BEGIN_SIGNED) else {
-        return;
-    };
-    let end = memchr::memmem::rfind(&text, END_SIGNATURE).map(|e| e + END_SIGNATURE.len());
-    state.v.inline = true;
-    state.v.signature.mechanism = Some("openpgp".into());
-    let Some(end) = end.filter(|&e| e > start) else {
-        state.v.signature.status = Status::Invalid.as_str().into();
-        state.v.push(
-            codes::SIGNATURE_INVALID,
-            Severity::Error,
-            None,
-            "inline PGP signed text without its signature".into(),
-        );
-        return;
-    };
-    if !text[..start].iter().all(u8::is_ascii_whitespace)
-        || !text[end..].iter().all(u8::is_ascii_whitespace)
-    {
-        state.v.push(
-            codes::PARTIALLY_SIGNED,
-            Severity::Error,
-            None,
-            "text outside the inline PGP signed block is not signed".into(),
-        );
-    }
-    state.v.push(
-        codes::INLINE_PGP,
-        Severity::Warning,
-        None,
-        "inline PGP: the signature covers the body text only, no header field".into(),
-    );
-    let lp = policy::lenient();
-    let helper = Helper::new(&opts.keyring, &[], system_time(opts.now));
-    let verifier = VerifierBuilder::from_bytes(&text[start..end])
-        .and_then(|b| b.with_policy(&lp, Some(system_time(opts.now)), helper));
-    let mut content = Vec::new();
-    let verified = verifier.and_then(|mut vr| {
-        vr.read_to_end(&mut content)?;
-        Ok(vr.into_helper())
-    });
-    match verified {
-        Ok(helper) => {
-            apply_outcomes(state, helper.outcomes);
-            state.v.content = content;
-        }
-        Err(_) => {
-            state.v.signature.status = Status::Invalid.as_str().into();
-            state.v.push(
-                codes::SIGNATURE_INVALID,
-                Severity::Error,
-                None,
-                "malformed inline PGP signature".into(),
-            );
-        }
-    }
-}
-
-/// Trace and verdict fields relays add or rewrite; never expected among protected fields.
-fn is_trace(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "received"
-            | "return-path"
-            | "delivered-to"
-            | "x-original-to"
-            | "envelope-to"
-            | "dkim-signature"
-            | "authentication-results"
-            | "received-spf"
-            | "x-ximf-verify"
-    ) || n.starts_with("arc-")
-        || n.starts_with("x-spam-")
-        || n.starts_with("x-virus-")
-}
-
-/// The bare address of a From value (`Name <a@b>` → `a@b`), lower-cased.
-fn address(value: &str) -> String {
-    let v = match (value.rfind('<'), value.rfind('>')) {
-        (Some(a), Some(b)) if a < b => &value[a + 1..b],
-        _ => value,
-    };
-    v.trim().to_ascii_lowercase()
-}
-
-/// RFC 9788 §4 reading: inner fields are authoritative; an outer copy that differs without a
-/// matching `HP-Outer` record is tampering. Then the signer is matched against From.
-fn header_protection(top: &Entity<'_>, opts: &VerifyOptions, state: &mut State) {
-    let payload = state.payload.take();
-    let pe = payload.as_deref().and_then(|p| Entity::parse(p).ok());
-    let outer: Vec<&mime::Field<'_>> = top.fields.iter().filter(|f| !f.is_structural()).collect();
-    let mut from = opts.from.clone();
-    if let Some(pe) = &pe {
-        let pct = pe.content_type();
-        let mode = pct.param("hp").map(str::to_ascii_lowercase).or_else(|| {
-            pct.param("protected-headers")
-                .filter(|v| v.eq_ignore_ascii_case("v1"))
-                .map(|_| "v1".to_string())
-        });
-        if let Some(mode) = mode {
-            compare_headers(pe, &outer, &mode, state);
-            if from.is_none() {
-                from = pe.field("From").map(|f| f.value());
-            }
-        }
-    }
-    if from.is_none() {
-        from = top.field("From").map(|f| f.value());
-    }
-    let v = &mut state.v;
-    if let (Some(cert), Some(from)) = (&state.signer, from) {
-        let addr = address(&from);
-        let emails = keys::emails(cert);
-        if emails.contains(&addr) {
-            v.signature.signer = Some(addr);
-        } else {
-            v.push(
-                codes::SIGNER_MISMATCH,
-                Severity::Error,
-                Some("From"),
-                format!(
-                    "From is {addr} but the signer's User IDs say {}",
-                    if emails.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        emails.join(", ")
-                    }
-                ),
-            );
-        }
-    }
-}
-
-fn compare_headers(pe: &Entity<'_>, outer: &[&mime::Field<'_>], mode: &str, state: &mut State) {
-    let inner: Vec<&mime::Field<'_>> = pe
-        .fields
-        .iter()
-        .filter(|f| !f.is_structural() && !f.name.eq_ignore_ascii_case("HP-Outer"))
-        .collect();
-    let hp_outer: Vec<(String, String)> = pe
-        .fields
-        .iter()
-        .filter(|f| f.name.eq_ignore_ascii_case("HP-Outer"))
-        .filter_map(|f| {
-            let v = f.value();
-            let (n, val) = v.split_once(':')?;
-            Some((n.trim().to_ascii_lowercase(), val.trim().to_string()))
-        })
-        .collect();
-    let v = &mut state.v;
-    v.inner_headers = inner
-        .iter()
-        .map(|f| (f.name.to_string(), f.value()))
-        .collect();
-    let mut names: Vec<String> = Vec::new();
-    for f in &inner {
-        if !names.iter().any(|n| n.eq_ignore_ascii_case(f.name)) {
-            names.push(f.name.to_string());
-        }
-    }
-    if v.signature.status != "absent" {
-        v.signature.protected_headers = names.clone();
-    }
-    let values = |fields: &[&mime::Field<'_>], name: &str| -> Vec<String> {
-        fields
-            .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name))
-            .map(|f| f.value())
-            .collect()
-    };
-    for name in &names {
-        let lower = name.to_ascii_lowercase();
-        let iv = values(&inner, name);
-        let ov = values(outer, name);
-        let recorded: Vec<String> = hp_outer
-            .iter()
-            .filter(|(n, _)| *n == lower)
-            .map(|(_, v)| v.clone())
-            .collect();
-        if ov.is_empty() {
-            if mode != "cipher" || !recorded.is_empty() {
-                v.push(
-                    codes::PROTECTED_HEADER_MISSING,
-                    Severity::Warning,
-                    Some(name),
-                    format!("{name} is protected but missing from the outer header"),
-                );
-            }
-        } else if ov != iv && !(mode == "cipher" && recorded == ov) {
-            v.push(
-                codes::PROTECTED_HEADER_MISMATCH,
-                Severity::Error,
-                Some(name),
-                format!("the outer {name} differs from its protected copy"),
-            );
-        }
-    }
-    let mut warned: Vec<String> = Vec::new();
-    for f in outer {
-        let lower = f.name.to_ascii_lowercase();
-        if is_trace(f.name)
-            || names.iter().any(|n| n.eq_ignore_ascii_case(f.name))
-            || warned.contains(&lower)
-        {
-            continue;
-        }
-        // An XIMF field outside the protection could change what is checked (the instance, the
-        // correspondence type): an error, as for S/MIME; other fields are warnings.
-        let severity = if lower.starts_with("x-ximf-") {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
-        warned.push(lower);
-        v.push(
-            codes::UNPROTECTED_HEADER,
-            severity,
-            Some(f.name),
-            format!("{} is outside the protected header copy", f.name),
-        );
-    }
 }

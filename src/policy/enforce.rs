@@ -5,7 +5,7 @@ use super::{CorrespondenceType, Model, Scoped, TYPE_FIELD, TYPE_FIELD_ALT, Use};
 use crate::check::{Problem, rule_applies};
 use crate::message::Message;
 use crate::profile::{HeaderBody, Instance, Item};
-use crate::report::Report;
+use crate::secure::{Mechanism, Outcome};
 
 /// The recipients of a message: To, Cc and Bcc mailboxes, plus envelope recipients a caller
 /// knows (sendmail's argv).
@@ -295,21 +295,16 @@ pub fn acl_level(instance: &Instance, name: &str, value: &str) -> Option<u32> {
     })
 }
 
-/// Signature and encryption demands against what verification found (`report.signature` and
-/// `report.encryption`; null = absent).
-pub fn check_protection(t: &CorrespondenceType, report: &Report, agent: &str) -> Vec<Problem> {
+/// Signature and encryption demands against the engine's typed outcome: required or
+/// forbidden, and for every layer the mechanism, digest, cipher and minimum RSA size the type
+/// allows, and header protection when the type demands it — the same lists `protect` picks from.
+pub fn check_protection(t: &CorrespondenceType, outcome: &Outcome, agent: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     if !rule_applies(t.agent.as_deref(), agent) {
         return out;
     }
-    let signed = report
-        .signature
-        .as_ref()
-        .is_some_and(|s| s.status != "absent");
-    let encrypted = report
-        .encryption
-        .as_ref()
-        .is_some_and(|e| e.status == "decrypted");
+    let signed = outcome.signatures().next().is_some();
+    let encrypted = outcome.encryptions().any(|e| e.decrypted);
     let ctx = format!("correspondence {}", t.name);
     if let Some(s) = on(&t.sign, agent) {
         match (s.r#use, signed) {
@@ -324,6 +319,54 @@ pub fn check_protection(t: &CorrespondenceType, report: &Report, agent: &str) ->
                 format!("{ctx} forbids signing"),
             )),
             _ => {}
+        }
+        for l in outcome.signatures() {
+            let m = l.mechanism.name();
+            if !allowed(&s.mechanisms, m) {
+                out.push(Problem::error(
+                    "mechanism-not-allowed",
+                    "",
+                    format!(
+                        "{ctx} allows signing with {}, not {m}",
+                        mechanisms(&s.mechanisms)
+                    ),
+                ));
+            }
+            if let Some(d) = &l.signer.digest
+                && !s.algorithms.is_empty()
+                && !s.algorithms.iter().any(|a| same_algorithm(a, d))
+            {
+                out.push(Problem::error(
+                    "digest-not-allowed",
+                    "",
+                    format!(
+                        "{ctx} allows the digests {}, not {d}",
+                        s.algorithms.join(" ")
+                    ),
+                ));
+            }
+            if let (Some(min), Some((algo, bits))) = (s.min_rsa_bits, &l.signer.key)
+                && algo == "rsa"
+                && *bits < min
+            {
+                out.push(Problem::error(
+                    "key-too-small",
+                    "",
+                    format!(
+                        "{ctx} requires RSA keys of at least {min} bits; the signer's has {bits}"
+                    ),
+                ));
+            }
+        }
+        if s.header_protection.is_some() && signed && !outcome.header_protection {
+            out.push(Problem::error(
+                "header-protection-required",
+                "",
+                format!(
+                    "{ctx} requires header protection ({}); the signature covers no header field",
+                    s.header_protection.as_deref().unwrap_or_default()
+                ),
+            ));
         }
     }
     if let Some(e) = on(&t.encrypt, agent) {
@@ -340,8 +383,63 @@ pub fn check_protection(t: &CorrespondenceType, report: &Report, agent: &str) ->
             )),
             _ => {}
         }
+        for l in outcome.encryptions().filter(|l| l.decrypted) {
+            let m = l.mechanism.name();
+            if !allowed(&e.mechanisms, m) {
+                out.push(Problem::error(
+                    "mechanism-not-allowed",
+                    "",
+                    format!(
+                        "{ctx} allows encrypting with {}, not {m}",
+                        mechanisms(&e.mechanisms)
+                    ),
+                ));
+            }
+            if let Some(c) = &l.cipher
+                && !e.algorithms.is_empty()
+                && !e
+                    .algorithms
+                    .iter()
+                    .any(|a| cipher_allowed(a, c, l.mechanism))
+            {
+                out.push(Problem::error(
+                    "cipher-not-allowed",
+                    "",
+                    format!(
+                        "{ctx} allows the ciphers {}, not {c}",
+                        e.algorithms.join(" ")
+                    ),
+                ));
+            }
+        }
     }
     out
+}
+
+fn allowed(list: &[String], name: &str) -> bool {
+    list.is_empty() || list.iter().any(|m| m.eq_ignore_ascii_case(name))
+}
+
+/// `sha-256`, `SHA256` and `pgp-sha256` name the same digest.
+fn same_algorithm(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.to_ascii_lowercase()
+            .trim_start_matches("pgp-")
+            .replace('-', "")
+    };
+    norm(a) == norm(b)
+}
+
+/// A cipher matches an allowed entry exactly, or an entry `alg-*` by algorithm. OpenPGP's mode
+/// (CFB with MDC, OCB, EAX, GCM) follows the recipients' features, not the sender's choice:
+/// an OpenPGP cipher is allowed when its algorithm is that of an allowed entry.
+fn cipher_allowed(entry: &str, cipher: &str, mech: Mechanism) -> bool {
+    let entry = entry.to_ascii_lowercase();
+    let cipher = cipher.to_ascii_lowercase();
+    let alg = |s: &str| s.split('-').next().unwrap_or_default().to_owned();
+    entry == cipher
+        || entry.strip_suffix("-*").is_some_and(|p| alg(&cipher) == p)
+        || (mech == Mechanism::OpenPgp && alg(&entry) == alg(&cipher))
 }
 
 fn mechanisms(m: &[String]) -> String {

@@ -51,6 +51,25 @@ pub struct SignatureReport {
     pub digest: Option<String>,
     /// Header fields the signature covers.
     pub protected_headers: Vec<String>,
+    /// Every signature layer, outermost first (design.md §5).
+    pub layers: Vec<LayerReport>,
+}
+
+/// One signature layer of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LayerReport {
+    /// `smime` or `openpgp`.
+    pub mechanism: &'static str,
+    /// `valid`, `invalid`, `untrusted`, `expired` or `weak`.
+    pub status: &'static str,
+    /// The signer (an address, else a fingerprint or subject).
+    pub signer: Option<String>,
+    /// The digest used.
+    pub digest: Option<String>,
+    /// `plaintext`, or `ciphertext` for a signature made over an encrypted layer.
+    pub covers: &'static str,
+    /// `detached`, `opaque`, `inline` or `combined`.
+    pub form: &'static str,
 }
 
 /// The encryption part of the report.

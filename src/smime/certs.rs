@@ -235,3 +235,29 @@ pub(crate) fn rsa_bits(x: &X509) -> Option<u32> {
     let pk = x.public_key().ok()?;
     pk.rsa().ok().map(|_| pk.bits())
 }
+
+/// The public-key algorithm and size of `x`: (`rsa`, bits) or (`ec`, bits), for the policy's
+/// minimum key size.
+pub(crate) fn key_size(x: &X509) -> Option<(String, u32)> {
+    let pk = x.public_key().ok()?;
+    let algo = if pk.rsa().is_ok() {
+        "rsa"
+    } else if pk.ec_key().is_ok() {
+        "ec"
+    } else {
+        "other"
+    };
+    Some((algo.to_owned(), pk.bits()))
+}
+
+/// The subject of `x` in one line, to name a signer whose certificate carries no address.
+pub(crate) fn subject(x: &X509) -> String {
+    x.subject_name()
+        .entries()
+        .filter_map(|e| {
+            let v = String::from_utf8_lossy(e.data().as_slice());
+            Some(format!("{}={v}", e.object().nid().short_name().ok()?))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

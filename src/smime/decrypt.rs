@@ -21,11 +21,8 @@ use openssl::rsa::Padding;
 use openssl::symm;
 use x509_cert::attr::Attributes;
 
+use super::asn1;
 use super::certs::Credentials;
-use super::mime::Entity;
-use super::verify::parse_content_info;
-use super::{asn1, is_pkcs7};
-use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::{Error, Result};
 
 /// AuthEnvelopedData (RFC 5083 §2.1); the `cms` crate does not model it.
@@ -59,48 +56,17 @@ pub(crate) struct AuthEnvelopedData {
 }
 
 /// A decrypted CMS layer.
-pub(crate) struct Opened {
+pub struct Opened {
+    /// The plaintext.
     pub content: Vec<u8>,
+    /// The content cipher (`aes256-gcm`, ...).
     pub cipher: &'static str,
+    /// True for DES, 3DES and RC2.
     pub weak: bool,
 }
 
-/// Decrypts an encrypted S/MIME message and returns the decrypted message in the input's
-/// line-ending convention: the decrypted entity, preceded by the outer header fields unless the
-/// entity carries its own protected copies (RFC 9788 `hp`).
-///
-/// Fails with [`Error::Message`] when the input is not an encrypted S/MIME message,
-/// [`Error::NoKey`] when no key is for a recipient, [`Error::Crypto`] when decryption or
-/// authentication fails (never partial output). `now` is reserved for recipient-certificate
-/// checks and currently unused.
-pub fn decrypt(message: &[u8], keys: &[Credentials], now: i64) -> Result<Vec<u8>> {
-    let _ = now;
-    let eol = Eol::detect(message);
-    let top = Entity::parse(message)
-        .ok_or_else(|| Error::Message("not an RFC 5322 message: no header section".into()))?;
-    let ct = top.content_type(message);
-    let not_enc = || Error::Message("not an S/MIME encrypted message".into());
-    if !is_pkcs7(&ct.mime, "mime") {
-        return Err(not_enc());
-    }
-    let body = &message[top.body..];
-    let ci = super::mime::base64_decode(body)
-        .and_then(|d| parse_content_info(&d))
-        .ok_or_else(not_enc)?;
-    let opened = open(&ci, keys)?;
-    let plain = to_crlf(&opened.content).into_owned();
-    let pe = Entity::parse_part(&plain);
-    let mut out = if pe.content_type(&plain).param("hp").is_some() {
-        Vec::new()
-    } else {
-        super::sign::outer_header(&to_crlf(message), &top)
-    };
-    out.extend_from_slice(&plain);
-    Ok(to_eol(&out, eol).into_owned())
-}
-
 /// Decrypts enveloped-data or authEnveloped-data with the first key that is a recipient.
-pub(crate) fn open(ci: &ContentInfo, keys: &[Credentials]) -> Result<Opened> {
+pub fn open(ci: &ContentInfo, keys: &[Credentials]) -> Result<Opened> {
     let inner = ci
         .content
         .to_der()
@@ -283,55 +249,149 @@ fn rsa_decrypt(
     params: Option<&[u8]>,
     enc: &[u8],
 ) -> Result<Vec<u8>> {
+    if alg != super::OID_RSA && alg != super::OID_RSA_OAEP {
+        return Err(Error::Crypto(format!("unsupported key transport {alg}")));
+    }
+    // Parameters that are present but not understood are an error, never a silent SHA-1.
+    let oaep = if alg == super::OID_RSA_OAEP {
+        Some(oaep_params(params)?)
+    } else {
+        None
+    };
     let run = || -> std::result::Result<Vec<u8>, openssl::error::ErrorStack> {
         let mut d = Decrypter::new(key)?;
-        if alg == super::OID_RSA_OAEP {
-            let (hash, mgf) = oaep_params(params.unwrap_or_default());
-            d.set_rsa_padding(Padding::PKCS1_OAEP)?;
-            d.set_rsa_oaep_md(hash)?;
-            d.set_rsa_mgf1_md(mgf)?;
-        } else {
-            d.set_rsa_padding(Padding::PKCS1)?;
+        match &oaep {
+            Some(p) => {
+                d.set_rsa_padding(Padding::PKCS1_OAEP)?;
+                d.set_rsa_oaep_md(p.hash)?;
+                d.set_rsa_mgf1_md(p.mgf1)?;
+                // OPENSSL_malloc(0) fails: an empty label is OpenSSL's default anyway.
+                if !p.label.is_empty() {
+                    d.set_rsa_oaep_label(&p.label)?;
+                }
+            }
+            None => d.set_rsa_padding(Padding::PKCS1)?,
         }
         let mut out = vec![0; d.decrypt_len(enc)?];
         let n = d.decrypt(enc, &mut out)?;
         out.truncate(n);
         Ok(out)
     };
-    if alg != super::OID_RSA && alg != super::OID_RSA_OAEP {
-        return Err(Error::Crypto(format!("unsupported key transport {alg}")));
-    }
     run()
         .map_err(|_| Error::Crypto("decryption failed: the content key cannot be unwrapped".into()))
 }
 
-/// (hash, MGF1 hash) of RSAES-OAEP-params (RFC 4055 §4.1); SHA-1 by default.
-fn oaep_params(der: &[u8]) -> (MessageDigest, MessageDigest) {
-    let mut hash = MessageDigest::sha1();
-    let mut mgf = MessageDigest::sha1();
-    let alg_md = |alg: &[u8]| -> Option<MessageDigest> {
-        let (seq, _) = asn1::read(alg)?;
-        let (o, rest) = asn1::read(seq.content)?;
-        let name = asn1::oid_string(o.content)?;
-        if name == super::OID_MGF1 {
-            let (inner, _) = asn1::read(rest)?;
-            let (o2, _) = asn1::read(inner.content)?;
-            return super::digest_by_oid(&asn1::oid_string(o2.content)?).map(|d| d.0);
-        }
-        super::digest_by_oid(&name).map(|d| d.0)
+/// id-pSpecified (RFC 4055 §4.1): the OAEP label is its OCTET STRING parameter.
+const OID_P_SPECIFIED: &str = "1.2.840.113549.1.1.9";
+
+/// RSAES-OAEP-params (RFC 4055 §4.1), every field resolved.
+struct OaepParams {
+    hash: MessageDigest,
+    hash_name: &'static str,
+    mgf1: MessageDigest,
+    mgf1_name: &'static str,
+    label: Vec<u8>,
+}
+
+/// Parses RSAES-OAEP-params (RFC 4055 §4.1):
+///
+/// ```text
+/// RSAES-OAEP-params ::= SEQUENCE {
+///   hashFunc    [0] AlgorithmIdentifier DEFAULT sha1Identifier,
+///   maskGenFunc [1] AlgorithmIdentifier DEFAULT mgf1SHA1Identifier,
+///   pSourceFunc [2] AlgorithmIdentifier DEFAULT pSpecifiedEmptyIdentifier }
+/// ```
+///
+/// Absent parameters (`None`) and an empty SEQUENCE mean the defaults: SHA-1, MGF1 with SHA-1,
+/// an empty label. Anything present that is not understood (bad DER, fields out of order or
+/// repeated, unknown fields, hashes other than SHA-1/SHA-2, a mask generation function other
+/// than MGF1, a label source other than id-pSpecified) is an [`Error::Crypto`]; explicitly
+/// encoded defaults are accepted.
+fn oaep_params(der: Option<&[u8]>) -> Result<OaepParams> {
+    let mut p = OaepParams {
+        hash: MessageDigest::sha1(),
+        hash_name: "sha1",
+        mgf1: MessageDigest::sha1(),
+        mgf1_name: "sha1",
+        label: Vec::new(),
     };
-    if let Some((seq, _)) = asn1::read(der)
-        && let Some(kids) = asn1::children(seq.content)
-    {
-        for k in kids {
-            match k.tag {
-                0xa0 => hash = alg_md(k.content).unwrap_or(hash),
-                0xa1 => mgf = alg_md(k.content).unwrap_or(mgf),
-                _ => {}
+    let Some(der) = der else {
+        return Ok(p);
+    };
+    let (seq, rest) = asn1::read(der).ok_or_else(|| oaep_bad("not DER"))?;
+    if seq.tag != asn1::SEQUENCE || !rest.is_empty() {
+        return Err(oaep_bad("not a SEQUENCE"));
+    }
+    let fields = asn1::children(seq.content).ok_or_else(|| oaep_bad("malformed SEQUENCE"))?;
+    let mut last: Option<u8> = None;
+    for f in fields {
+        if last.is_some_and(|l| f.tag <= l) {
+            return Err(oaep_bad("fields repeated or out of order"));
+        }
+        last = Some(f.tag);
+        // Each field is an EXPLICIT tag around exactly one AlgorithmIdentifier.
+        let alg = match asn1::read(f.content) {
+            Some((alg, [])) => alg,
+            _ => return Err(oaep_bad("malformed field")),
+        };
+        match f.tag {
+            0xa0 => (p.hash, p.hash_name) = oaep_hash(alg, "hashFunc")?,
+            0xa1 => {
+                let (oid, param) = oaep_alg_id(alg, "maskGenFunc")?;
+                if oid != super::OID_MGF1 {
+                    return Err(oaep_bad(&format!(
+                        "unsupported mask generation function {oid}"
+                    )));
+                }
+                let param = param.ok_or_else(|| oaep_bad("MGF1 without a hash"))?;
+                (p.mgf1, p.mgf1_name) = oaep_hash(param, "MGF1 hash")?;
             }
+            0xa2 => {
+                let (oid, param) = oaep_alg_id(alg, "pSourceFunc")?;
+                if oid != OID_P_SPECIFIED {
+                    return Err(oaep_bad(&format!("unsupported label source {oid}")));
+                }
+                match param {
+                    Some(l) if l.tag == asn1::OCTET_STRING => p.label = l.content.to_vec(),
+                    _ => return Err(oaep_bad("id-pSpecified without an OCTET STRING label")),
+                }
+            }
+            t => return Err(oaep_bad(&format!("unknown field with tag {t:#04x}"))),
         }
     }
-    (hash, mgf)
+    Ok(p)
+}
+
+fn oaep_bad(what: &str) -> Error {
+    Error::Crypto(format!("bad RSAES-OAEP parameters: {what}"))
+}
+
+/// AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } → (OID, parameters).
+fn oaep_alg_id<'a>(alg: asn1::Tlv<'a>, what: &str) -> Result<(String, Option<asn1::Tlv<'a>>)> {
+    let bad = || oaep_bad(&format!("malformed {what} AlgorithmIdentifier"));
+    if alg.tag != asn1::SEQUENCE {
+        return Err(bad());
+    }
+    let kids = asn1::children(alg.content).ok_or_else(bad)?;
+    match kids.as_slice() {
+        [o, rest @ ..] if o.tag == asn1::OID && rest.len() <= 1 => Ok((
+            asn1::oid_string(o.content).ok_or_else(bad)?,
+            rest.first().copied(),
+        )),
+        _ => Err(bad()),
+    }
+}
+
+/// A hash AlgorithmIdentifier (parameters absent or NULL): SHA-1 or SHA-2 only.
+fn oaep_hash(alg: asn1::Tlv<'_>, what: &str) -> Result<(MessageDigest, &'static str)> {
+    let (oid, param) = oaep_alg_id(alg, what)?;
+    if param.is_some_and(|n| n.tag != asn1::NULL || !n.content.is_empty()) {
+        return Err(oaep_bad(&format!("{what} {oid} with parameters")));
+    }
+    match super::digest_by_oid(&oid) {
+        Some((md, name, _)) if oid != super::OID_MD5 => Ok((md, name)),
+        _ => Err(oaep_bad(&format!("unsupported {what} {oid}"))),
+    }
 }
 
 /// KDF hash of an RFC 5753 key-agreement scheme.
@@ -426,4 +486,352 @@ fn ecdh_unwrap(
         .map_err(|_| fail("the content key cannot be unwrapped"))?;
     out.truncate(n);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use openssl::encrypt::Encrypter;
+
+    use super::*;
+
+    fn alg(oid: &str, params: Option<&[u8]>) -> Vec<u8> {
+        let o = asn1::oid(oid).unwrap();
+        match params {
+            Some(p) => asn1::cons(asn1::SEQUENCE, &[&o, p]),
+            None => asn1::cons(asn1::SEQUENCE, &[&o]),
+        }
+    }
+
+    fn null() -> Vec<u8> {
+        asn1::tlv(asn1::NULL, &[])
+    }
+
+    /// RSAES-OAEP-params from its optional fields, each already an AlgorithmIdentifier.
+    fn params(hash: Option<&[u8]>, mgf: Option<&[u8]>, psrc: Option<&[u8]>) -> Vec<u8> {
+        let mut fields = Vec::new();
+        for (tag, f) in [(0xa0, hash), (0xa1, mgf), (0xa2, psrc)] {
+            if let Some(f) = f {
+                fields.push(asn1::tlv(tag, f));
+            }
+        }
+        asn1::tlv(asn1::SEQUENCE, &fields.concat())
+    }
+
+    fn mgf1(hash_oid: &str) -> Vec<u8> {
+        alg(super::super::OID_MGF1, Some(&alg(hash_oid, None)))
+    }
+
+    fn label(l: &[u8]) -> Vec<u8> {
+        alg(OID_P_SPECIFIED, Some(&asn1::tlv(asn1::OCTET_STRING, l)))
+    }
+
+    /// SHA-256 / MGF1-SHA-256 / `l`, the way `openssl cms` encodes it (hash parameters absent).
+    fn sha256_label(l: &[u8]) -> Vec<u8> {
+        let sha = alg(super::super::OID_SHA256, None);
+        params(
+            Some(&sha),
+            Some(&mgf1(super::super::OID_SHA256)),
+            Some(&label(l)),
+        )
+    }
+
+    fn names(p: &OaepParams) -> (&str, &str, &[u8]) {
+        (p.hash_name, p.mgf1_name, &p.label)
+    }
+
+    fn bob() -> PKey<Private> {
+        let pem = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/keys/smime/bob.key"
+        ))
+        .unwrap();
+        PKey::private_key_from_pem(&pem).unwrap()
+    }
+
+    /// OAEP-encrypts `cek` to bob with OpenSSL itself.
+    fn oaep_encrypt(
+        key: &PKey<Private>,
+        md: MessageDigest,
+        mgf: MessageDigest,
+        l: &[u8],
+        cek: &[u8],
+    ) -> Vec<u8> {
+        let mut e = Encrypter::new(key).unwrap();
+        e.set_rsa_padding(Padding::PKCS1_OAEP).unwrap();
+        e.set_rsa_oaep_md(md).unwrap();
+        e.set_rsa_mgf1_md(mgf).unwrap();
+        if !l.is_empty() {
+            e.set_rsa_oaep_label(l).unwrap();
+        }
+        let mut out = vec![0; e.encrypt_len(cek).unwrap()];
+        let n = e.encrypt(cek, &mut out).unwrap();
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn oaep_params_absent_or_empty_are_the_sha1_defaults() {
+        let p = oaep_params(None).unwrap();
+        assert_eq!(names(&p), ("sha1", "sha1", &b""[..]));
+        assert!(p.hash == MessageDigest::sha1() && p.mgf1 == MessageDigest::sha1());
+        let p = oaep_params(Some(&params(None, None, None))).unwrap();
+        assert_eq!(names(&p), ("sha1", "sha1", &b""[..]));
+        // Explicitly encoded defaults (BER, not DER) are the same thing.
+        let sha1 = alg(super::super::OID_SHA1, Some(&null()));
+        let p = oaep_params(Some(&params(
+            Some(&sha1),
+            Some(&mgf1(super::super::OID_SHA1)),
+            Some(&label(b"")),
+        )))
+        .unwrap();
+        assert_eq!(names(&p), ("sha1", "sha1", &b""[..]));
+    }
+
+    #[test]
+    fn oaep_params_every_field_is_read() {
+        let p = oaep_params(Some(&sha256_label(b"\x00\x11\x22\x33"))).unwrap();
+        assert_eq!(names(&p), ("sha256", "sha256", &b"\x00\x11\x22\x33"[..]));
+        assert!(p.hash == MessageDigest::sha256() && p.mgf1 == MessageDigest::sha256());
+        // ximf's own encoding (encrypt.rs): NULL hash parameters, no pSourceFunc.
+        let sha = alg(super::super::OID_SHA256, Some(&null()));
+        let ximf = params(
+            Some(&sha),
+            Some(&alg(super::super::OID_MGF1, Some(&sha))),
+            None,
+        );
+        let p = oaep_params(Some(&ximf)).unwrap();
+        assert_eq!(names(&p), ("sha256", "sha256", &b""[..]));
+        // Each field alone; the others keep their defaults.
+        let sha384 = alg(super::super::OID_SHA384, Some(&null()));
+        let p = oaep_params(Some(&params(Some(&sha384), None, None))).unwrap();
+        assert_eq!(names(&p), ("sha384", "sha1", &b""[..]));
+        let p = oaep_params(Some(&params(
+            None,
+            Some(&mgf1(super::super::OID_SHA512)),
+            None,
+        )))
+        .unwrap();
+        assert_eq!(names(&p), ("sha1", "sha512", &b""[..]));
+        let p = oaep_params(Some(&params(None, None, Some(&label(b"ximf"))))).unwrap();
+        assert_eq!(names(&p), ("sha1", "sha1", &b"ximf"[..]));
+        // Hash and MGF1 hash may differ.
+        let sha224 = alg(super::super::OID_SHA224, None);
+        let p = oaep_params(Some(&params(
+            Some(&sha224),
+            Some(&mgf1(super::super::OID_SHA256)),
+            None,
+        )))
+        .unwrap();
+        assert_eq!(names(&p), ("sha224", "sha256", &b""[..]));
+    }
+
+    #[test]
+    fn oaep_params_garbage_is_an_error_not_sha1() {
+        let sha256 = alg(super::super::OID_SHA256, None);
+        let md5 = alg(super::super::OID_MD5, None);
+        let unknown_hash = alg("1.2.3.4", None);
+        let mgf_unknown = alg("1.2.840.113549.1.1.99", Some(&sha256));
+        let mgf_no_hash = alg(super::super::OID_MGF1, None);
+        let mgf_bad_hash = alg(
+            super::super::OID_MGF1,
+            Some(&asn1::tlv(asn1::OCTET_STRING, b"x")),
+        );
+        let psrc_other = alg(
+            "1.2.840.113549.1.1.10",
+            Some(&asn1::tlv(asn1::OCTET_STRING, b"")),
+        );
+        let psrc_no_label = alg(OID_P_SPECIFIED, None);
+        let psrc_int_label = alg(OID_P_SPECIFIED, Some(&asn1::int(asn1::INTEGER, 7)));
+        let hash_with_params = alg(super::super::OID_SHA256, Some(&asn1::int(asn1::INTEGER, 1)));
+        let hash_three_kids = asn1::cons(
+            asn1::SEQUENCE,
+            &[
+                &asn1::oid(super::super::OID_SHA256).unwrap(),
+                &null(),
+                &null(),
+            ],
+        );
+        let hash_not_oid = asn1::cons(asn1::SEQUENCE, &[&null()]);
+        let good = sha256_label(b"l");
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let mut truncated = good.clone();
+        truncated.pop();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", Vec::new()),
+            ("NULL", null()),
+            ("not a sequence", asn1::tlv(asn1::OCTET_STRING, &good)),
+            ("trailing data", trailing),
+            ("truncated", truncated),
+            ("unknown hash", params(Some(&unknown_hash), None, None)),
+            ("md5", params(Some(&md5), None, None)),
+            (
+                "hash with parameters",
+                params(Some(&hash_with_params), None, None),
+            ),
+            (
+                "hash with two parameters",
+                params(Some(&hash_three_kids), None, None),
+            ),
+            ("hash without OID", params(Some(&hash_not_oid), None, None)),
+            ("hash not a sequence", params(Some(&null()), None, None)),
+            ("unknown MGF", params(None, Some(&mgf_unknown), None)),
+            ("MGF1 without hash", params(None, Some(&mgf_no_hash), None)),
+            ("MGF1 bad hash", params(None, Some(&mgf_bad_hash), None)),
+            (
+                "MGF1 md5",
+                params(None, Some(&mgf1(super::super::OID_MD5)), None),
+            ),
+            ("unknown pSource", params(None, None, Some(&psrc_other))),
+            (
+                "pSpecified without label",
+                params(None, None, Some(&psrc_no_label)),
+            ),
+            ("INTEGER label", params(None, None, Some(&psrc_int_label))),
+            (
+                "unknown field [3]",
+                asn1::tlv(asn1::SEQUENCE, &asn1::tlv(0xa3, &sha256)),
+            ),
+            (
+                "IMPLICIT instead of EXPLICIT",
+                asn1::tlv(
+                    asn1::SEQUENCE,
+                    &asn1::tlv(0xa0, &asn1::oid(super::super::OID_SHA256).unwrap()),
+                ),
+            ),
+            (
+                "two algorithms in one field",
+                asn1::tlv(
+                    asn1::SEQUENCE,
+                    &asn1::tlv(0xa0, &[sha256.clone(), sha256.clone()].concat()),
+                ),
+            ),
+            (
+                "out of order",
+                asn1::tlv(
+                    asn1::SEQUENCE,
+                    &[
+                        asn1::tlv(0xa1, &mgf1(super::super::OID_SHA256)),
+                        asn1::tlv(0xa0, &sha256),
+                    ]
+                    .concat(),
+                ),
+            ),
+            (
+                "repeated",
+                asn1::tlv(
+                    asn1::SEQUENCE,
+                    &[asn1::tlv(0xa0, &sha256), asn1::tlv(0xa0, &sha256)].concat(),
+                ),
+            ),
+        ];
+        for (what, der) in cases {
+            match oaep_params(Some(&der)) {
+                Err(Error::Crypto(m)) => assert!(m.contains("RSAES-OAEP"), "{what}: {m}"),
+                Err(e) => panic!("{what}: wrong error {e}"),
+                Ok(p) => panic!("{what}: accepted as {:?}", names(&p)),
+            }
+        }
+    }
+
+    #[test]
+    fn oaep_params_never_panic_on_mangled_input() {
+        let good = sha256_label(b"a label");
+        for i in 0..good.len() {
+            // Every truncation, and every byte replaced by a few interesting values.
+            let _ = oaep_params(Some(&good[..i]));
+            for v in [0x00, 0x01, 0x30, 0x7f, 0x80, 0x81, 0x84, 0x85, 0xa0, 0xff] {
+                let mut m = good.clone();
+                m[i] = v;
+                let _ = oaep_params(Some(&m));
+                let mut m = good.clone();
+                m.insert(i, v);
+                let _ = oaep_params(Some(&m));
+            }
+        }
+    }
+
+    #[test]
+    fn rsa_decrypt_oaep_with_label_sha256() {
+        let key = bob();
+        let cek = [0x42u8; 32];
+        let l = b"\x00\x11\x22\x33\x44\x55\x66\x77";
+        let enc = oaep_encrypt(
+            &key,
+            MessageDigest::sha256(),
+            MessageDigest::sha256(),
+            l,
+            &cek,
+        );
+        let oaep = super::super::OID_RSA_OAEP;
+        let out = rsa_decrypt(&key, oaep, Some(&sha256_label(l)), &enc).unwrap();
+        assert_eq!(out, cek);
+        // Another label, or none, does not open it.
+        assert!(rsa_decrypt(&key, oaep, Some(&sha256_label(b"other")), &enc).is_err());
+        let no_label = params(
+            Some(&alg(super::super::OID_SHA256, None)),
+            Some(&mgf1(super::super::OID_SHA256)),
+            None,
+        );
+        assert!(rsa_decrypt(&key, oaep, Some(&no_label), &enc).is_err());
+    }
+
+    #[test]
+    fn rsa_decrypt_oaep_label_with_sha1_defaults_and_mixed_hashes() {
+        let key = bob();
+        let cek = [7u8; 16];
+        let oaep = super::super::OID_RSA_OAEP;
+        let enc = oaep_encrypt(
+            &key,
+            MessageDigest::sha1(),
+            MessageDigest::sha1(),
+            b"L",
+            &cek,
+        );
+        let p = params(None, None, Some(&label(b"L")));
+        assert_eq!(rsa_decrypt(&key, oaep, Some(&p), &enc).unwrap(), cek);
+        let enc = oaep_encrypt(
+            &key,
+            MessageDigest::sha384(),
+            MessageDigest::sha1(),
+            b"",
+            &cek,
+        );
+        let sha384 = alg(super::super::OID_SHA384, Some(&null()));
+        let p = params(Some(&sha384), None, None);
+        assert_eq!(rsa_decrypt(&key, oaep, Some(&p), &enc).unwrap(), cek);
+        // Plain SHA-1 OAEP with absent parameters still works.
+        let enc = oaep_encrypt(
+            &key,
+            MessageDigest::sha1(),
+            MessageDigest::sha1(),
+            b"",
+            &cek,
+        );
+        assert_eq!(rsa_decrypt(&key, oaep, None, &enc).unwrap(), cek);
+    }
+
+    #[test]
+    fn rsa_decrypt_unparsable_params_fail_instead_of_defaulting() {
+        // A SHA-1 OAEP ciphertext would open with the defaults: garbage parameters must not.
+        let key = bob();
+        let cek = [9u8; 24];
+        let enc = oaep_encrypt(
+            &key,
+            MessageDigest::sha1(),
+            MessageDigest::sha1(),
+            b"",
+            &cek,
+        );
+        let oaep = super::super::OID_RSA_OAEP;
+        for garbage in [&b""[..], b"\x05\x00", b"\x30\x03\xa0\x01", b"\xff\xff\xff"] {
+            match rsa_decrypt(&key, oaep, Some(garbage), &enc) {
+                Err(Error::Crypto(m)) => assert!(m.contains("RSAES-OAEP"), "{m}"),
+                other => panic!("{garbage:?}: {:?}", other.map_err(|e| e.to_string())),
+            }
+        }
+        assert!(rsa_decrypt(&key, "1.2.3.4", None, &enc).is_err());
+    }
 }

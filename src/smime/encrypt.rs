@@ -24,10 +24,10 @@ use x509_cert::Certificate;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::decrypt::{AuthEnvelopedData, ecdh, x963_kek};
-use super::mime::{self, Entity};
 use super::sign::build_payload;
 use super::{Cipher, asn1, certs, is_pkcs7, oid};
 use crate::message::eol::{Eol, to_crlf, to_eol};
+use crate::mime::{self, Entity, transfer};
 use crate::{Error, Result};
 
 /// How to encrypt.
@@ -77,8 +77,8 @@ pub fn encrypt(
     }
     let eol = Eol::detect(message);
     let raw = to_crlf(message);
-    let ent = Entity::parse(&raw).ok_or_else(|| Error::Message("no header section".into()))?;
-    let ct = ent.content_type(&raw);
+    let ent = Entity::message(&raw).map_err(|e| Error::Message(e.to_string()))?;
+    let ct = ent.content_type();
     let signed = ct.mime == "multipart/signed" || is_pkcs7(&ct.mime, "mime");
     let hp = opts.header_protection && !signed;
 
@@ -100,6 +100,7 @@ pub fn encrypt(
             continue;
         }
         outer.extend_from_slice(&raw[f.span.clone()]);
+        outer.extend_from_slice(b"\r\n");
         if hp {
             hp_outer.extend_from_slice(
                 format!(
@@ -121,7 +122,7 @@ pub fn encrypt(
     outer.extend_from_slice(
         format!("MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type={smime_type};\r\n name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n").as_bytes(),
     );
-    outer.extend(mime::base64_lines(&ci));
+    outer.extend(transfer::base64_lines(&ci));
     Ok(to_eol(&outer, eol).into_owned())
 }
 

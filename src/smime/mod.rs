@@ -7,52 +7,23 @@
 //! the `rsa` crate (RUSTSEC-2023-0071). Verification takes the signed bytes from the raw input
 //! buffer and hashes them in place, canonicalizing LF to CRLF on the fly (design.md §7).
 //!
-//! # Statuses and finding codes (stable; design.md §5)
-//!
-//! `signature.status`: `valid`, `invalid`, `untrusted`, `expired`, `weak`, `absent`.
-//! `encryption.status`: `decrypted`, `failed`, `absent`.
-//!
-//! | code | severity | when |
-//! |---|---|---|
-//! | `signature-invalid` | error | digest or signature does not verify, contentType attribute wrong, CMS unreadable |
-//! | `signature-removed` | error | multipart/signed without its application/pkcs7-signature part |
-//! | `signature-untrusted` | error | no path from the signer to an anchor |
-//! | `certificate-expired` | error | a certificate on the path is outside its validity at `now` |
-//! | `certificate-usage` | error | keyUsage/extendedKeyUsage forbid S/MIME signing |
-//! | `signer-certificate-missing` | error | the signer's certificate is neither in the message nor given |
-//! | `weak-algorithm` | error | SHA-1/MD5 digest, RSA < 2048 bits, 3DES content encryption |
-//! | `unsupported-algorithm` | error | unknown digest algorithm |
-//! | `signer-mismatch` | error | From (protected copy first) is not an address of the signer's certificate |
-//! | `protected-header-mismatch` | error | an outer field differs from its RFC 9788 / RFC 8551 §3.1 protected copy |
-//! | `unprotected-header` | error for X-XIMF-*, else warning | outer field without a protected copy while others are protected |
-//! | `label-mismatch` | error | X-XIMF-Security-Policy-Identifier / -Classification-Identifier / X-XIMF-Privacy-Mark differ from the ESS label |
-//! | `label-malformed` | error | not exactly one well-formed ESSSecurityLabel |
-//! | `secure-header-mismatch` | error | RFC 7508 field modified in transit (or a deleted one reappears changed) |
-//! | `secure-header-missing` | error | RFC 7508 duplicated field absent from the header |
-//! | `secure-headers-malformed` | error | SecureHeaderFields cannot be decoded |
-//! | `legacy-trustedbird` | warning | secure headers in Trustedbird's id-aa 80 form |
-//! | `decryption-failed` | error | encrypted and no key given, not a recipient, or decryption/authentication failed |
-//! | `cms-malformed` | error | application/pkcs7-mime body is not CMS |
-//! | `unsupported-cms-type` | warning | compressed-data, certs-only, ... |
-//! | `partially-signed` | warning | a signed part inside an unsigned message (the message is reported unsigned) |
-//! | `multiple-signers` | warning | only the first SignerInfo is evaluated |
-//! | `nesting-too-deep` | error | more than 8 S/MIME layers |
+//! This is the S/MIME backend of the secure-message engine ([`crate::secure`]): it answers
+//! questions about CMS bytes only; the finding codes are in [`crate::secure::codes`].
 
 mod asn1;
 mod certs;
 mod decrypt;
 mod encrypt;
 mod label;
-mod mime;
 mod sign;
 mod verify;
 
 pub use certs::{Credentials, parse_certs};
-pub use decrypt::decrypt;
+pub use decrypt::{Opened, open};
 pub use encrypt::{EncryptOptions, encrypt};
 pub use label::{EssLabel, HeaderStatus, SecureHeaders};
 pub use sign::{SignOptions, sign};
-pub use verify::{Verification, VerifyOptions, verify};
+pub use verify::{CmsKind, Trust, cms_kind, read_cms, verify_detached, verify_opaque};
 pub use x509_cert::Certificate;
 
 use openssl::hash::MessageDigest;

@@ -20,9 +20,9 @@ use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::certs::Credentials;
 use super::label::{self, EssLabel, HeaderStatus, SecureHeaders};
-use super::mime::{self, Entity};
 use super::{Digest, asn1, oid};
 use crate::message::eol::{Eol, to_crlf, to_eol};
+use crate::mime::{self, Entity, transfer};
 use crate::{Error, Result};
 
 /// How to sign.
@@ -69,7 +69,7 @@ impl Default for SignOptions {
 pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<Vec<u8>> {
     let eol = Eol::detect(message);
     let raw = to_crlf(message);
-    let ent = Entity::parse(&raw).ok_or_else(|| Error::Message("no header section".into()))?;
+    let ent = Entity::message(&raw).map_err(|e| Error::Message(e.to_string()))?;
     let hp = opts.header_protection.then_some("clear");
     let payload = build_payload(&raw, &ent, hp, &[])?;
 
@@ -98,7 +98,7 @@ pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<V
         out.extend_from_slice(
             b"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=signed-data;\r\n name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n",
         );
-        out.extend(mime::base64_lines(&ci));
+        out.extend(transfer::base64_lines(&ci));
     } else {
         let b = boundary(&payload);
         out.extend_from_slice(
@@ -112,7 +112,7 @@ pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<V
         out.extend_from_slice(
             format!("\r\n--{b}\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n").as_bytes(),
         );
-        out.extend(mime::base64_lines(&ci));
+        out.extend(transfer::base64_lines(&ci));
         out.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
     }
     Ok(to_eol(&out, eol).into_owned())
@@ -133,7 +133,7 @@ pub(crate) fn boundary(content: &[u8]) -> String {
 }
 
 /// The non-structural header fields of the message, raw, in order.
-pub(crate) fn outer_header(raw: &[u8], ent: &Entity) -> Vec<u8> {
+pub(crate) fn outer_header(raw: &[u8], ent: &Entity<'_>) -> Vec<u8> {
     // An mbox envelope line stays first.
     let mut out = raw[..ent.start].to_vec();
     out.extend(outer_fields(raw, ent));
@@ -141,10 +141,11 @@ pub(crate) fn outer_header(raw: &[u8], ent: &Entity) -> Vec<u8> {
 }
 
 /// The non-structural header fields, raw, in order, without any envelope line.
-pub(crate) fn outer_fields(raw: &[u8], ent: &Entity) -> Vec<u8> {
+pub(crate) fn outer_fields(raw: &[u8], ent: &Entity<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     for f in ent.fields.iter().filter(|f| !mime::is_structural(&f.name)) {
         out.extend_from_slice(&raw[f.span.clone()]);
+        out.extend_from_slice(b"\r\n");
     }
     out
 }
@@ -154,20 +155,19 @@ pub(crate) fn outer_fields(raw: &[u8], ent: &Entity) -> Vec<u8> {
 /// and `extra` header lines (HP-Outer) appended.
 pub(crate) fn build_payload(
     raw: &[u8],
-    ent: &Entity,
+    ent: &Entity<'_>,
     hp: Option<&str>,
     extra: &[u8],
 ) -> Result<Vec<u8>> {
-    let ct = ent.content_type(raw);
-    let body = &raw[ent.body..];
+    let ct = ent.content_type();
+    let body = ent.body();
     let cte = ent
-        .values(raw, "Content-Transfer-Encoding")
-        .next()
-        .map(|v| String::from_utf8_lossy(v).trim().to_ascii_lowercase())
+        .first("Content-Transfer-Encoding")
+        .map(|f| ent.text(f).to_ascii_lowercase())
         .unwrap_or_default();
     let composite = ct.mime.starts_with("multipart/") || ct.mime.starts_with("message/");
     let encoded = matches!(cte.as_str(), "base64" | "quoted-printable");
-    let reencode = !composite && !encoded && !mime::seven_bit_safe(body);
+    let reencode = !composite && !encoded && !transfer::seven_bit_safe(body);
     let mut out = Vec::with_capacity(body.len() + 1024);
     let ct_field = ent
         .fields
@@ -193,6 +193,7 @@ pub(crate) fn build_payload(
             continue;
         }
         out.extend_from_slice(&raw[f.span.clone()]);
+        out.extend_from_slice(b"\r\n");
     }
     let text = ct.mime.starts_with("text/");
     if reencode {
@@ -208,9 +209,9 @@ pub(crate) fn build_payload(
     out.extend_from_slice(extra);
     out.extend_from_slice(b"\r\n");
     if reencode && text {
-        out.extend(mime::quoted_printable(body));
+        out.extend(transfer::quoted_printable(body));
     } else if reencode {
-        out.extend(mime::base64_lines(body));
+        out.extend(transfer::base64_lines(body));
     } else {
         out.extend_from_slice(body);
     }
@@ -219,7 +220,7 @@ pub(crate) fn build_payload(
 
 fn secure_headers(
     raw: &[u8],
-    ent: &Entity,
+    ent: &Entity<'_>,
     relaxed: bool,
     names: &[(String, u8)],
 ) -> Result<Vec<u8>> {

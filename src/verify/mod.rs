@@ -37,7 +37,7 @@ pub struct VerifyOptions {
     pub envelope: Vec<String>,
     /// Keys for signature verification and decryption; none = verify with no trust anchors
     /// (every signature is then at best `untrusted`).
-    pub keys: Option<std::sync::Arc<crate::protect::Keys>>,
+    pub keys: Option<std::sync::Arc<crate::secure::Keys>>,
     /// Verification time (Unix seconds) for certificate and key validity.
     pub now: i64,
     /// A correspondence type the verifying agent demands at least (selected from its own usage
@@ -132,7 +132,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             format!("message names instance '{n}', checked against '{}'", i.name),
         );
     }
-    let inner = check_protection(message, opts, &mut report);
+    let outcome = check_protection(message, opts, &mut report).unwrap_or_default();
     if let Some(i) = instance {
         report.profile = ProfileInfo {
             instance: Some(i.name.clone()),
@@ -140,7 +140,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             correspondence: None,
         };
         check_instance(message, i, opts, &mut report);
-        check_policy(message, i, opts, &inner, &mut report);
+        check_policy(message, i, opts, &outcome, &mut report);
     }
     report.finish();
     report
@@ -265,26 +265,26 @@ fn check_version(message: &Message, instance: &Instance, report: &mut Report) {
     }
 }
 
-/// Signature, encryption and label, by whichever mechanism the message uses (design.md §5).
-/// Returns the protected copies of header fields (RFC 9788) for the policy check.
+/// Signature, encryption and label from the secure-message engine (design.md §5). Returns the
+/// typed outcome for the policy check (none when the message could not be read).
 fn check_protection(
     message: &Message,
     opts: &VerifyOptions,
     report: &mut Report,
-) -> Vec<(String, String)> {
-    let none = crate::protect::Keys::default();
+) -> Option<crate::secure::Outcome> {
+    let none = crate::secure::Keys::default();
     let keys = opts.keys.as_deref().unwrap_or(&none);
-    match crate::protect::verify(message, keys, opts.now) {
+    match crate::secure::verify(message.bytes(), keys, opts.now) {
         Ok(o) => {
-            report.signature = Some(o.signature);
-            report.encryption = Some(o.encryption);
-            report.label = o.label;
-            report.findings.extend(o.findings);
-            o.inner_headers
+            report.signature = Some(o.signature.clone());
+            report.encryption = Some(o.encryption.clone());
+            report.label = o.label.clone();
+            report.findings.extend(o.findings.iter().cloned());
+            Some(o)
         }
         Err(e) => {
-            report.push("cms-malformed", Severity::Error, None, e.to_string());
-            Vec::new()
+            report.push("structure-malformed", Severity::Error, None, e.to_string());
+            None
         }
     }
 }
@@ -345,9 +345,10 @@ fn check_policy(
     message: &Message,
     instance: &Instance,
     opts: &VerifyOptions,
-    inner: &[(String, String)],
+    outcome: &crate::secure::Outcome,
     report: &mut Report,
 ) {
+    let inner = &outcome.inner_headers;
     let derived;
     let model = match &opts.model {
         Some(m) => m,
@@ -428,7 +429,7 @@ fn check_policy(
     );
     add(
         report,
-        policy::enforce::check_protection(t, report, &opts.agent),
+        policy::enforce::check_protection(t, outcome, &opts.agent),
     );
 }
 

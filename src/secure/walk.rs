@@ -1,0 +1,638 @@
+//! One descent through any mix of protection layers, S/MIME and OpenPGP, MIME or inline, in
+//! any order, up to [`MAX_DEPTH`].
+//!
+//! The *spine* is the chain of layers from the top of the message down to the cryptographic
+//! payload (RFC 9788 §1): each signed or encrypted entity is judged and its content becomes the
+//! next node, until an unprotected entity is reached. Below the payload no part may be
+//! protected: a signed or encrypted part beside unprotected ones makes the message
+//! partially signed or encrypted, which is an error for both mechanisms. Forwarded messages
+//! (`message/rfc822` parts) are someone else's and are not looked into.
+
+use std::cell::OnceCell;
+
+use super::Keys;
+use super::classify::{self, BEGIN_MESSAGE, BEGIN_SIGNED, Kind};
+use super::codes;
+use super::outcome::{
+    EncryptionLayer, Form, Mechanism, SignatureLayer, Signer, finding, merge_signers,
+};
+use crate::mime::{ContentType, Entity, multipart};
+use crate::report::{Finding, Severity};
+use crate::{pgp, smime};
+
+/// At most this many protection layers and MIME levels are followed; deeper is an error.
+pub const MAX_DEPTH: usize = 8;
+
+/// One layer of the spine, outermost first.
+#[derive(Debug, Clone)]
+pub enum Layer {
+    /// A signed structure.
+    Signature(Box<SignatureLayer>),
+    /// An encrypted structure.
+    Encryption(EncryptionLayer),
+}
+
+/// Fields RFC 5322 / RFC 2045 allow once whose repetition is an error in any header section
+/// the engine reads: the engine would otherwise have to choose between them (design.md §8).
+const ONCE_STRICT: [&str; 3] = ["Content-Type", "MIME-Version", "From"];
+/// Fields RFC 5322 allows once whose repetition is a warning (an error when they are
+/// protected and the copies differ, decided by the header-protection check).
+const ONCE: [&str; 6] = ["Sender", "To", "Cc", "Subject", "Date", "Message-ID"];
+
+/// A field repeated in a header section.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    /// The field name.
+    pub name: &'static str,
+    /// True when the copies differ once unfolded.
+    pub differ: bool,
+}
+
+/// What the walk learned.
+pub struct Walk<'k> {
+    keys: &'k Keys,
+    now: i64,
+    trust: OnceCell<smime::Trust>,
+    keep_plaintext: bool,
+    /// The layers, outermost first.
+    pub layers: Vec<Layer>,
+    /// Structural and per-signature findings, in walk order.
+    pub findings: Vec<Finding>,
+    /// The header section of the cryptographic payload root (owned: the payload may live in
+    /// a decrypted buffer), when at least one layer was opened.
+    pub payload_header: Option<Vec<u8>>,
+    /// True when the payload was an RFC 8551 §3.1 `message/rfc822` wrapper.
+    pub wrapped: bool,
+    /// The plaintext of the outermost encryption layer (only when asked for: `decrypt`).
+    pub plaintext: Option<Vec<u8>>,
+    /// The content the outermost detached signature covers (only when asked for).
+    pub signed_content: Option<Vec<u8>>,
+    /// Repeated once-only fields of the outer header and the payload header.
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl<'k> Walk<'k> {
+    /// A walk with `keys` at time `now`; `keep_plaintext` keeps the first decrypted plaintext.
+    pub fn new(keys: &'k Keys, now: i64, keep_plaintext: bool) -> Self {
+        Walk {
+            keys,
+            now,
+            trust: OnceCell::new(),
+            keep_plaintext,
+            layers: Vec::new(),
+            findings: Vec::new(),
+            payload_header: None,
+            wrapped: false,
+            plaintext: None,
+            signed_content: None,
+            duplicates: Vec::new(),
+        }
+    }
+
+    fn trust(&self) -> &smime::Trust {
+        self.trust
+            .get_or_init(|| smime::Trust::new(self.keys, self.now))
+    }
+
+    fn error(&mut self, code: &'static str, message: impl Into<String>) {
+        self.findings.push(finding(code, Severity::Error, message));
+    }
+
+    /// Walks the message whose top entity is `top`.
+    pub fn message(&mut self, top: &Entity<'_>) {
+        self.check_fields(top, true);
+        self.spine(top, 0);
+    }
+
+    /// Once-only fields: two Content-Type, MIME-Version or From fields are an error (never a
+    /// choice between them); the other once-only fields are recorded for the header check.
+    fn check_fields(&mut self, ent: &Entity<'_>, record: bool) {
+        for name in ONCE_STRICT {
+            let n = ent.count(name);
+            if n > 1 {
+                self.findings.push(Finding {
+                    code: codes::DUPLICATE_FIELD,
+                    severity: Severity::Error,
+                    header: Some(name.to_owned()),
+                    message: format!(
+                        "{n} {name} fields in one header section: which one counts is ambiguous"
+                    ),
+                });
+            }
+        }
+        if !record {
+            return;
+        }
+        for name in ONCE {
+            let values: Vec<String> = ent.all(name).map(|f| ent.text(f)).collect();
+            if values.len() > 1 {
+                let differ = values.iter().any(|v| *v != values[0]);
+                self.duplicates.push(Duplicate { name, differ });
+            }
+        }
+    }
+
+    fn spine(&mut self, ent: &Entity<'_>, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.error(
+                codes::NESTING_TOO_DEEP,
+                format!("more than {MAX_DEPTH} nested protection layers"),
+            );
+            return;
+        }
+        let ct = ent.content_type();
+        let text = ct
+            .mime
+            .starts_with("text/")
+            .then(|| ent.decoded_body())
+            .flatten();
+        match classify::classify(ent, &ct, text.as_deref()) {
+            Kind::Signed(mech) => self.detached(ent, &ct, mech, depth),
+            Kind::SignedUnknown(p) => self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("multipart/signed with the unknown protocol {p:?}"),
+            ),
+            Kind::PgpEncrypted => self.pgp_encrypted(ent, &ct, depth),
+            Kind::EncryptedUnknown(p) => self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("multipart/encrypted with the unknown protocol {p:?}"),
+            ),
+            Kind::Cms => self.cms(ent, depth),
+            Kind::InlineSigned | Kind::InlineEncrypted => {
+                let text = text.map(|t| t.into_owned()).unwrap_or_default();
+                // Inline PGP covers the body text only: there is no protected header.
+                self.inline(&text, depth);
+            }
+            Kind::Wrapped if !self.layers.is_empty() && !self.wrapped => {
+                // RFC 8551 §3.1: a protected message/rfc822 carries the protected header.
+                self.wrapped = true;
+                match Entity::message(ent.body()) {
+                    Ok(inner) => {
+                        self.check_fields(&inner, false);
+                        self.spine(&inner, depth + 1);
+                    }
+                    Err(e) => self.error(
+                        codes::STRUCTURE_MALFORMED,
+                        format!("the wrapped message cannot be read: {e}"),
+                    ),
+                }
+            }
+            _ => {
+                self.payload(ent);
+                self.below_payload(ent, &ct, depth);
+            }
+        }
+    }
+
+    /// Records the payload root (the first unprotected entity under the layers).
+    fn payload(&mut self, ent: &Entity<'_>) {
+        if !self.layers.is_empty() && self.payload_header.is_none() {
+            self.payload_header = Some(ent.header().to_vec());
+            self.check_fields(ent, true);
+        }
+    }
+
+    /// The parts of an unprotected multipart: none may be protected.
+    fn below_payload(&mut self, ent: &Entity<'_>, ct: &ContentType, depth: usize) {
+        if !ct.mime.starts_with("multipart/") {
+            return;
+        }
+        if depth > MAX_DEPTH {
+            self.error(
+                codes::NESTING_TOO_DEEP,
+                format!("more than {MAX_DEPTH} nested MIME levels"),
+            );
+            return;
+        }
+        let Some(mp) = self.split(ent, ct) else {
+            return;
+        };
+        for range in mp.parts {
+            let part = Entity::part(&ent.body()[range]);
+            self.check_fields(&part, false);
+            let pct = part.content_type();
+            let text = pct
+                .mime
+                .starts_with("text/")
+                .then(|| part.decoded_body())
+                .flatten();
+            match classify::classify(&part, &pct, text.as_deref()) {
+                Kind::Signed(_) | Kind::SignedUnknown(_) | Kind::InlineSigned => self.error(
+                    codes::PARTIALLY_SIGNED,
+                    "a signed part stands beside unsigned content: the message is not signed as a whole",
+                ),
+                Kind::PgpEncrypted | Kind::EncryptedUnknown(_) | Kind::InlineEncrypted => self.error(
+                    codes::PARTIALLY_ENCRYPTED,
+                    "an encrypted part stands beside unencrypted content",
+                ),
+                Kind::Cms => self.error(
+                    codes::PARTIALLY_SIGNED,
+                    "an S/MIME part stands beside unprotected content: the message is not protected as a whole",
+                ),
+                Kind::Multipart => self.below_payload(&part, &pct, depth + 1),
+                Kind::Wrapped | Kind::Plain => {}
+            }
+        }
+    }
+
+    /// Splits a multipart; a missing boundary, no delimiter or no close delimiter is an error.
+    fn split(&mut self, ent: &Entity<'_>, ct: &ContentType) -> Option<multipart::Multipart> {
+        let Some(boundary) = ct.param("boundary") else {
+            self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("{} without a boundary", ct.mime),
+            );
+            return None;
+        };
+        let Ok(mp) = multipart::split(ent.body(), boundary) else {
+            self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("{} with an invalid boundary", ct.mime),
+            );
+            return None;
+        };
+        if mp.parts.is_empty() {
+            self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("{} without any delimiter", ct.mime),
+            );
+            return None;
+        }
+        if !mp.closed {
+            self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("{} without its close delimiter", ct.mime),
+            );
+        }
+        Some(mp)
+    }
+
+    fn push_signature(&mut self, mechanism: Mechanism, form: Form, signers: Vec<Signer>) -> usize {
+        let (signer, count) = merge_signers(signers).unwrap_or_else(|| {
+            (
+                Signer::broken(codes::SIGNATURE_INVALID, "no signature found"),
+                0,
+            )
+        });
+        self.layers.push(Layer::Signature(Box::new(SignatureLayer {
+            mechanism,
+            form,
+            covers_plaintext: true,
+            signer,
+            count,
+        })));
+        self.layers.len() - 1
+    }
+
+    /// After descending below signature layer `i`: an encryption layer right under it means
+    /// the signature was made over ciphertext (encrypt-then-sign, RFC 8551 §3.7).
+    fn settle_coverage(&mut self, i: usize) {
+        let over_cipher = matches!(self.layers.get(i + 1), Some(Layer::Encryption(_)));
+        if let Some(Layer::Signature(s)) = self.layers.get_mut(i) {
+            s.covers_plaintext = !over_cipher;
+        }
+    }
+
+    /// RFC 1847 `multipart/signed`: exactly two parts, content then signature.
+    fn detached(&mut self, ent: &Entity<'_>, ct: &ContentType, mech: Mechanism, depth: usize) {
+        let Some(mp) = self.split(ent, ct) else {
+            self.push_signature(
+                mech,
+                Form::Detached,
+                vec![Signer::broken(
+                    codes::SIGNATURE_INVALID,
+                    "multipart/signed that cannot be split",
+                )],
+            );
+            return;
+        };
+        let body = ent.body();
+        let sig_part = mp.parts.get(1).map(|r| Entity::part(&body[r.clone()]));
+        let expected = match mech {
+            Mechanism::Smime => [
+                "application/pkcs7-signature",
+                "application/x-pkcs7-signature",
+            ],
+            Mechanism::OpenPgp => ["application/pgp-signature", "application/pgp-signature"],
+        };
+        let sig_part = sig_part.filter(|p| expected.contains(&p.content_type().mime.as_str()));
+        let (Some(content), Some(sig_part)) = (mp.parts.first(), sig_part) else {
+            self.push_signature(
+                mech,
+                Form::Detached,
+                vec![Signer::broken(
+                    codes::SIGNATURE_REMOVED,
+                    format!("multipart/signed without its {} part", expected[0]),
+                )],
+            );
+            return;
+        };
+        if mp.parts.len() > 2 {
+            // RFC 1847 §2.1 allows exactly two parts: a third is never signed.
+            self.push_signature(
+                mech,
+                Form::Detached,
+                vec![Signer::broken(
+                    codes::PARTIALLY_SIGNED,
+                    format!(
+                        "multipart/signed with {} parts: only the first would be signed",
+                        mp.parts.len()
+                    ),
+                )],
+            );
+            return;
+        }
+        self.check_fields(&sig_part, false);
+        let content = &body[content.clone()];
+        if self.keep_plaintext && self.signed_content.is_none() {
+            self.signed_content = Some(content.to_vec());
+        }
+        let signers = match sig_part.decoded_body() {
+            None => vec![Signer::broken(
+                codes::SIGNATURE_INVALID,
+                "the signature part does not decode",
+            )],
+            Some(sig) => match mech {
+                Mechanism::Smime => smime::verify_detached(self.trust(), content, &sig),
+                Mechanism::OpenPgp => {
+                    pgp::verify_detached(content, &sig, &self.keys.pgp_keyring, self.now)
+                }
+            },
+        };
+        let i = self.push_signature(mech, Form::Detached, signers);
+        self.check_micalg(ct, i);
+        let child = Entity::part(content);
+        self.check_fields(&child, false);
+        self.spine(&child, depth + 1);
+        self.settle_coverage(i);
+    }
+
+    /// `micalg` is informative: the digest is always taken from the signature; a contradiction
+    /// is worth a warning, the same for both mechanisms.
+    fn check_micalg(&mut self, ct: &ContentType, i: usize) {
+        let Some(Layer::Signature(layer)) = self.layers.get(i) else {
+            return;
+        };
+        let (Some(micalg), Some(digest)) = (ct.param("micalg"), layer.signer.digest.as_deref())
+        else {
+            return;
+        };
+        let norm = |s: &str| {
+            s.to_ascii_lowercase()
+                .trim_start_matches("pgp-")
+                .replace('-', "")
+        };
+        if norm(micalg) != norm(digest) {
+            let msg = format!("micalg says {micalg} but the signature uses {digest}");
+            self.findings
+                .push(finding(codes::MICALG_MISMATCH, Severity::Warning, msg));
+        }
+    }
+
+    /// `application/pkcs7-mime`: what it is comes from the CMS content type.
+    fn cms(&mut self, ent: &Entity<'_>, depth: usize) {
+        let Some(ci) = ent.decoded_body().and_then(|d| smime::read_cms(&d)) else {
+            self.error(
+                codes::CMS_MALFORMED,
+                "application/pkcs7-mime body is not CMS",
+            );
+            return;
+        };
+        match smime::cms_kind(&ci) {
+            smime::CmsKind::Signed => {
+                let (signers, content) = smime::verify_opaque(self.trust(), &ci);
+                let i = self.push_signature(Mechanism::Smime, Form::Opaque, signers);
+                if let Some(content) = content {
+                    if self.keep_plaintext && self.signed_content.is_none() {
+                        self.signed_content = Some(content.clone());
+                    }
+                    let child = Entity::part(&content);
+                    self.check_fields(&child, false);
+                    self.spine(&child, depth + 1);
+                    self.settle_coverage(i);
+                }
+            }
+            smime::CmsKind::Enveloped => {
+                let opened = if self.keys.smime_signers.is_empty() {
+                    Err("the message is encrypted and no key was given".to_owned())
+                } else {
+                    smime::open(&ci, &self.keys.smime_signers).map_err(|e| e.to_string())
+                };
+                match opened {
+                    Ok(o) => {
+                        if o.weak {
+                            self.error(
+                                codes::WEAK_ALGORITHM,
+                                format!("content encrypted with {}", o.cipher),
+                            );
+                        }
+                        self.decrypted(
+                            Mechanism::Smime,
+                            o.cipher.to_owned(),
+                            o.content,
+                            Vec::new(),
+                            depth,
+                        );
+                    }
+                    Err(why) => self.failed(Mechanism::Smime, why),
+                }
+            }
+            smime::CmsKind::Other(oid) => self.findings.push(finding(
+                codes::UNSUPPORTED_CMS_TYPE,
+                Severity::Warning,
+                format!("CMS content type {oid} is not supported"),
+            )),
+        }
+    }
+
+    fn failed(&mut self, mechanism: Mechanism, why: String) {
+        self.layers.push(Layer::Encryption(EncryptionLayer {
+            mechanism,
+            decrypted: false,
+            cipher: None,
+        }));
+        self.error(codes::DECRYPTION_FAILED, why);
+    }
+
+    /// An opened encryption layer: record it (and the signatures of a combined OpenPGP
+    /// message), then walk the plaintext.
+    fn decrypted(
+        &mut self,
+        mechanism: Mechanism,
+        cipher: String,
+        plain: Vec<u8>,
+        signers: Vec<Signer>,
+        depth: usize,
+    ) {
+        self.layers.push(Layer::Encryption(EncryptionLayer {
+            mechanism,
+            decrypted: true,
+            cipher: Some(cipher),
+        }));
+        if !signers.is_empty() {
+            // RFC 3156 §6.2: signed and encrypted in one OpenPGP message; the signature
+            // covers the plaintext.
+            self.push_signature(mechanism, Form::Combined, signers);
+        }
+        if self.keep_plaintext && self.plaintext.is_none() {
+            self.plaintext = Some(plain.clone());
+        }
+        let child = Entity::part(&plain);
+        self.check_fields(&child, false);
+        self.spine(&child, depth + 1);
+    }
+
+    /// RFC 3156 §4: `application/pgp-encrypted` (Version: 1) then the armored message.
+    fn pgp_encrypted(&mut self, ent: &Entity<'_>, ct: &ContentType, depth: usize) {
+        let Some(mp) = self.split(ent, ct) else {
+            return self.failed(
+                Mechanism::OpenPgp,
+                "multipart/encrypted that cannot be split".into(),
+            );
+        };
+        let body = ent.body();
+        let control = mp.parts.first().map(|r| Entity::part(&body[r.clone()]));
+        let data = mp.parts.get(1).map(|r| Entity::part(&body[r.clone()]));
+        let control_ok =
+            control.is_some_and(|c| c.content_type().mime == "application/pgp-encrypted");
+        let (true, Some(data)) = (control_ok, data) else {
+            return self.failed(
+                Mechanism::OpenPgp,
+                "multipart/encrypted without its application/pgp-encrypted and data parts".into(),
+            );
+        };
+        if mp.parts.len() > 2 {
+            self.error(
+                codes::PARTIALLY_ENCRYPTED,
+                format!(
+                    "multipart/encrypted with {} parts: only the second is encrypted",
+                    mp.parts.len()
+                ),
+            );
+        }
+        let Some(armored) = data.decoded_body() else {
+            return self.failed(
+                Mechanism::OpenPgp,
+                "the encrypted part does not decode".into(),
+            );
+        };
+        self.pgp_open(&armored, depth);
+    }
+
+    fn pgp_open(&mut self, data: &[u8], depth: usize) {
+        match pgp::open(
+            data,
+            &self.keys.pgp_secret,
+            &self.keys.pgp_keyring,
+            self.now,
+        ) {
+            Ok(o) => self.decrypted(Mechanism::OpenPgp, o.cipher, o.plaintext, o.signers, depth),
+            Err(why) => self.failed(Mechanism::OpenPgp, why),
+        }
+    }
+
+    /// Inline OpenPGP in a text body: exactly one block, from its BEGIN line to its own END
+    /// line; any other text, or a second block, is outside the protection.
+    fn inline(&mut self, text: &[u8], depth: usize) {
+        let signed = classify::find_line(text, BEGIN_SIGNED, 0);
+        let encrypted = classify::find_line(text, BEGIN_MESSAGE, 0);
+        let (start, is_signed) = match (signed, encrypted) {
+            (Some(s), Some(e)) if e < s => (e, false),
+            (Some(s), _) => (s, true),
+            (None, Some(e)) => (e, false),
+            (None, None) => return,
+        };
+        let end_line: &[u8] = if is_signed {
+            b"-----END PGP SIGNATURE-----"
+        } else {
+            b"-----END PGP MESSAGE-----"
+        };
+        let block_end = if is_signed {
+            // The signature armor begins at the first BEGIN PGP SIGNATURE line after the
+            // cleartext; its END is the first END line after that.
+            classify::find_line(text, b"-----BEGIN PGP SIGNATURE-----", start)
+                .and_then(|s| classify::find_line(text, end_line, s))
+        } else {
+            classify::find_line(text, end_line, start)
+        };
+        let Some(end) = block_end.map(|e| line_end(text, e)) else {
+            if is_signed {
+                self.push_signature(
+                    Mechanism::OpenPgp,
+                    Form::Inline,
+                    vec![Signer::broken(
+                        codes::SIGNATURE_INVALID,
+                        "inline PGP signed text without its signature",
+                    )],
+                );
+            } else {
+                self.failed(
+                    Mechanism::OpenPgp,
+                    "inline PGP message without its END line".into(),
+                );
+            }
+            return;
+        };
+        let outside = |b: &[u8]| !b.iter().all(u8::is_ascii_whitespace);
+        if outside(&text[..start]) || outside(&text[end..]) {
+            let (code, what) = if is_signed {
+                (codes::PARTIALLY_SIGNED, "signed")
+            } else {
+                (codes::PARTIALLY_ENCRYPTED, "encrypted")
+            };
+            self.error(
+                code,
+                format!("text outside the inline PGP {what} block is not {what}"),
+            );
+        }
+        let block = &text[start..end];
+        if is_signed {
+            self.findings.push(finding(
+                codes::INLINE_PGP,
+                Severity::Warning,
+                "inline PGP: the signature covers the body text only, no header field",
+            ));
+            let signers = match pgp::verify_inline(block, &self.keys.pgp_keyring, self.now) {
+                Ok((signers, content)) => {
+                    if self.keep_plaintext && self.signed_content.is_none() {
+                        self.signed_content = Some(content);
+                    }
+                    signers
+                }
+                Err(why) => vec![Signer::broken(codes::SIGNATURE_INVALID, why)],
+            };
+            self.push_signature(Mechanism::OpenPgp, Form::Inline, signers);
+        } else {
+            match pgp::open(
+                block,
+                &self.keys.pgp_secret,
+                &self.keys.pgp_keyring,
+                self.now,
+            ) {
+                Ok(o) => {
+                    self.layers.push(Layer::Encryption(EncryptionLayer {
+                        mechanism: Mechanism::OpenPgp,
+                        decrypted: true,
+                        cipher: Some(o.cipher),
+                    }));
+                    if !o.signers.is_empty() {
+                        self.push_signature(Mechanism::OpenPgp, Form::Combined, o.signers);
+                    }
+                    if self.keep_plaintext && self.plaintext.is_none() {
+                        self.plaintext = Some(o.plaintext.clone());
+                    }
+                    // The plaintext of an inline message is text again (possibly signed).
+                    if depth < MAX_DEPTH {
+                        self.inline(&o.plaintext, depth + 1);
+                    }
+                }
+                Err(why) => self.failed(Mechanism::OpenPgp, why),
+            }
+        }
+    }
+}
+
+/// The offset just past the line that starts at `at`.
+fn line_end(text: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i + 1)
+}
