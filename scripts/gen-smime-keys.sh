@@ -73,6 +73,8 @@ rsa eve 2048;    EMAIL=eve@example.org issue eve "/CN=Eve (expired)" inter rsa_u
 rsa walter 1024; EMAIL=walter@example.org issue walter "/CN=Walter (RSA-1024)" inter rsa_user $START $END
 rsa rogue 2048;  issue rogue "/CN=rogue CA (not trusted)" rogue ca_ext $START $END
 rsa mallory 2048; EMAIL=mallory@example.org issue mallory "/CN=Mallory" rogue rsa_user $START $END
+# The archive mailbox the corporate example type copies (tests/policy.rs encrypts to it).
+rsa archive 2048; EMAIL=archive@example.org issue archive "/CN=Archive/emailAddress=archive@example.org" inter rsa_user $START $END
 for n in alice bob carol dave eve walter mallory; do
   iss=inter; [ $n = mallory ] && iss=rogue
   cat "$OUT/$n.crt" "$OUT/$iss.crt" > "$OUT/$n.chain.pem"

@@ -613,7 +613,9 @@ fn each_example_type_verifies_under_itself_and_fails_a_stricter_one() {
 
     // professional-roaming: signed, then encrypted to Bob.
     let mut enc = smime_signer();
+    // Every recipient needs a key (issue 9): Bob and the archive copy.
     enc.extend(["--recipient".into(), keys("smime/bob.crt")]);
+    enc.extend(["--recipient".into(), keys("smime/archive.crt")]);
     let roaming = stamp_protect(
         MONDAY,
         "professional",

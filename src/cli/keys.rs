@@ -33,7 +33,14 @@ impl KeyArgs {
     /// (`--config`, else `$XIMF_CONFIG`) adds its identities' keys and certificates (own keys,
     /// for signing and decryption; recipients are never taken from it here) and its anchors.
     pub fn load(&self) -> ximf::Result<ximf::protect::Keys> {
+        self.load_for(&[])
+    }
+
+    /// [`KeyArgs::load`], and the config's identity certificate of each of `recipients` is a
+    /// recipient certificate too, as in `ximf sendmail`.
+    pub fn load_for(&self, recipients: &[String]) -> ximf::Result<ximf::protect::Keys> {
         let (mut key, mut cert) = (self.key.clone(), self.cert.clone());
+        let mut recipient = self.recipient.clone();
         let (mut ca, mut keyring) = (self.ca.clone(), self.keyring.clone());
         let config = self.config.clone().or_else(|| {
             std::env::var_os("XIMF_CONFIG")
@@ -47,6 +54,11 @@ impl KeyArgs {
                 key.extend(id.key.iter().cloned());
                 cert.extend(id.cert.iter().cloned());
             }
+            for r in recipients {
+                if let Some(id) = c.identity(r) {
+                    recipient.extend(id.cert.iter().cloned());
+                }
+            }
             ca.extend(c.trust.ca.iter().cloned());
             keyring.extend(c.trust.keyring.iter().cloned());
         }
@@ -56,7 +68,7 @@ impl KeyArgs {
         ximf::protect::Keys::load(
             &read(&key)?,
             &read(&cert)?,
-            &read(&self.recipient)?,
+            &read(&recipient)?,
             &read(&ca)?,
             &read(&keyring)?,
         )

@@ -16,7 +16,8 @@ pub struct ProtectArgs {
     /// Sign the message
     #[arg(long)]
     sign: bool,
-    /// Encrypt the message
+    /// Encrypt the message: to every To, Cc and Bcc recipient, each needing a certificate
+    /// (--recipient, or the config's identity)
     #[arg(long)]
     encrypt: bool,
     /// The protection mechanism
@@ -50,9 +51,10 @@ pub struct DecryptArgs {
 pub fn run_protect(args: ProtectArgs, ctx: &Ctx) -> Result<Outcome> {
     super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
     let loaded = ctx.load(None)?;
-    let keys = args.keys.load()?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let message = Message::parse(bytes)?;
+    let recipients = ximf::policy::enforce::Recipients::of(&message, &[]).addresses;
+    let keys = args.keys.load_for(&recipients)?;
     let instance = match message.value(ximf::stamp::NAME_FIELD).as_deref() {
         Some(n) => Some(super::verify::pick_instance(&loaded.profile, Some(n))?),
         None => None,
@@ -80,8 +82,8 @@ pub fn run_decrypt(args: DecryptArgs, ctx: &Ctx) -> Result<Outcome> {
     super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
     let keys = args.keys.load()?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
-    let message = Message::parse(bytes)?;
-    let out = ximf::protect::decrypt(message.bytes(), &keys, ctx.now)?;
+    // The engine reads the message itself (an mbox `From ` line included, as verify does).
+    let out = ximf::protect::decrypt(&bytes, &keys, ctx.now)?;
     super::emit_message(args.output.as_deref(), &out)?;
     Ok(Outcome::Done)
 }

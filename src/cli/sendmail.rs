@@ -57,7 +57,8 @@ pub struct Args {
     /// Sign the message (keys from --key/--cert or the config's identity of the sender)
     #[arg(long)]
     sign: bool,
-    /// Encrypt the message (recipient certs from --recipient or the config's identities)
+    /// Encrypt the message: every recipient (To, Cc, Bcc, arguments) needs a certificate, from
+    /// --recipient or the config's identities
     #[arg(long)]
     encrypt: bool,
     /// The protection mechanism
@@ -345,6 +346,7 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8], now: i64) 
     req.context = ximf::policy::select::Context::build(None, &ctx_items)?
         .with_defaults(now, std::env::consts::OS);
     req.keys = keys_for(inv, config, &message)?;
+    req.envelope = inv.recipients.clone();
     let out = ximf::sendmail::prepare(&message, &profile, &req)?;
     let command: Vec<OsString> = match (&o.sendmail_command, &config.sendmail_command) {
         (Some(c), _) => c.split_whitespace().map(OsString::from).collect(),

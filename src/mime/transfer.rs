@@ -128,6 +128,177 @@ pub fn boundary_for(content: &[u8], tag: &str) -> String {
     b
 }
 
+/// What [`to_seven_bit`] made of an entity's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SevenBit<'a> {
+    /// The body, every leaf in it 7-bit safe; borrowed when nothing had to change.
+    pub body: Cow<'a, [u8]>,
+    /// The Content-Transfer-Encoding the entity must declare now, when it changed.
+    pub cte: Option<&'static str>,
+}
+
+/// How deep [`to_seven_bit`] descends into multiparts and message/rfc822 parts.
+pub const SEVEN_BIT_MAX_DEPTH: usize = 32;
+
+/// Brings the body of `ent` (CRLF) to 7 bit for signing (RFC 8551 §3.1.2, RFC 3156 §3), one
+/// rule for both mechanisms: a leaf body that is not [`seven_bit_safe`] is decoded from its
+/// quoted-printable or base64, then encoded as quoted-printable when it is `text/*`, base64
+/// otherwise, and its Content-Transfer-Encoding replaced. Multiparts are descended
+/// recursively (boundaries, delimiters and safe parts kept byte for byte; a preamble,
+/// epilogue or padded delimiter that is not safe is written plainly), and so is the message
+/// inside a `message/rfc822` part. A composite entity declared `8bit` or `binary` becomes
+/// `7bit`. Header fields are never changed, except the Content-Transfer-Encoding of a
+/// re-encoded part.
+///
+/// Fails with a reason when a multipart has no usable boundary or no delimiter, when a
+/// `message/partial` or `message/external-body` body is not safe (RFC 2046 §5.2 forbids
+/// encoding them), when base64 does not decode, or past [`SEVEN_BIT_MAX_DEPTH`].
+pub fn to_seven_bit<'a>(ent: &super::Entity<'a>) -> Result<SevenBit<'a>, String> {
+    seven_bit_body(ent, &ent.content_type(), 0)
+}
+
+fn seven_bit_body<'a>(
+    ent: &super::Entity<'a>,
+    ct: &super::ContentType,
+    depth: usize,
+) -> Result<SevenBit<'a>, String> {
+    let body = ent.body();
+    if seven_bit_safe(body) {
+        return Ok(SevenBit {
+            body: Cow::Borrowed(body),
+            cte: None,
+        });
+    }
+    if depth >= SEVEN_BIT_MAX_DEPTH {
+        return Err(format!(
+            "parts nested deeper than {SEVEN_BIT_MAX_DEPTH} levels cannot be brought to 7 bit"
+        ));
+    }
+    let cte = ent.transfer_encoding();
+    let composite_cte = matches!(cte.as_str(), "8bit" | "binary").then_some("7bit");
+    let mime = ct.mime.as_str();
+    if mime.starts_with("multipart/") {
+        let boundary = ct
+            .param("boundary")
+            .ok_or_else(|| format!("the {mime} body has no boundary"))?;
+        let body = seven_bit_multipart(body, boundary, mime == "multipart/digest", depth)?;
+        return Ok(SevenBit {
+            body: Cow::Owned(body),
+            cte: composite_cte,
+        });
+    }
+    if mime == "message/rfc822" {
+        let inner = super::Entity::part(body);
+        let converted = seven_bit_body(&inner, &inner.content_type(), depth + 1)?;
+        return Ok(SevenBit {
+            body: Cow::Owned(with_body(&inner, converted)),
+            cte: composite_cte,
+        });
+    }
+    if mime == "message/partial" || mime == "message/external-body" {
+        return Err(format!(
+            "a {mime} body must be 7 bit and may not be re-encoded (RFC 2046 §5.2)"
+        ));
+    }
+    let decoded = decode(&cte, body).ok_or_else(|| format!("a {mime} body is not base64"))?;
+    Ok(if mime.starts_with("text/") {
+        SevenBit {
+            body: Cow::Owned(quoted_printable(&decoded)),
+            cte: Some("quoted-printable"),
+        }
+    } else {
+        SevenBit {
+            body: Cow::Owned(base64_lines(&decoded)),
+            cte: Some("base64"),
+        }
+    })
+}
+
+/// A multipart body with each part brought to 7 bit; what lies between the parts is kept
+/// when safe, else replaced by the plain delimiter it stands for.
+fn seven_bit_multipart(
+    body: &[u8],
+    boundary: &str,
+    digest: bool,
+    depth: usize,
+) -> Result<Vec<u8>, String> {
+    let m = super::multipart::split(body, boundary)
+        .map_err(|_| format!("the multipart boundary {boundary:?} is not usable"))?;
+    if m.parts.is_empty() {
+        return Err(format!(
+            "no delimiter of boundary {boundary:?} in the multipart body"
+        ));
+    }
+    let mut out = Vec::with_capacity(body.len() + body.len() / 3);
+    let mut pos = 0;
+    for (i, range) in m.parts.iter().enumerate() {
+        let gap = &body[pos..range.start];
+        if seven_bit_safe(gap) {
+            out.extend_from_slice(gap);
+        } else {
+            // The preamble (RFC 2046 §5.1.1: to be ignored) or transport padding goes.
+            let eol = if i == 0 { "" } else { "\r\n" };
+            out.extend_from_slice(format!("{eol}--{boundary}\r\n").as_bytes());
+        }
+        out.extend_from_slice(&seven_bit_part(&body[range.clone()], digest, depth + 1)?);
+        pos = range.end;
+    }
+    let tail = &body[pos..];
+    if seven_bit_safe(tail) {
+        out.extend_from_slice(tail);
+    } else if m.closed {
+        out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    }
+    Ok(out)
+}
+
+/// One body part brought to 7 bit: borrowed when already safe.
+fn seven_bit_part(raw: &[u8], digest: bool, depth: usize) -> Result<Cow<'_, [u8]>, String> {
+    let part = super::Entity::part(raw);
+    // RFC 2046 §5.1.5: in a multipart/digest a part without Content-Type is a message.
+    let ct = match part.first("Content-Type") {
+        None if digest => super::ContentType {
+            mime: "message/rfc822".into(),
+            params: Vec::new(),
+        },
+        _ => part.content_type(),
+    };
+    let converted = seven_bit_body(&part, &ct, depth)?;
+    if matches!(converted.body, Cow::Borrowed(_)) && converted.cte.is_none() {
+        return Ok(Cow::Borrowed(raw));
+    }
+    Ok(Cow::Owned(with_body(&part, converted)))
+}
+
+/// The header of `ent` (its Content-Transfer-Encoding replaced when `new.cte` says so), the
+/// blank line, and the new body.
+fn with_body(ent: &super::Entity<'_>, new: SevenBit<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ent.header().len() + new.body.len() + 48);
+    let cte_line = new
+        .cte
+        .map(|c| format!("Content-Transfer-Encoding: {c}\r\n"));
+    let mut written = false;
+    for f in &ent.fields {
+        if let Some(line) = &cte_line
+            && f.name.eq_ignore_ascii_case("Content-Transfer-Encoding")
+        {
+            if !written {
+                out.extend_from_slice(line.as_bytes());
+                written = true;
+            }
+            continue;
+        }
+        out.extend_from_slice(&ent.raw()[f.span.clone()]);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(line) = cte_line.filter(|_| !written) {
+        out.extend_from_slice(line.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&new.body);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -30,15 +30,12 @@ pub fn load_keys(data: &[u8]) -> Result<Vec<Cert>> {
 
 /// The e-mail addresses of `cert`'s User IDs (lower-cased), primary first.
 pub(crate) fn emails(cert: &Cert) -> Vec<String> {
-    cert.userids()
-        .filter_map(|u| {
-            u.userid()
-                .email()
-                .ok()
-                .flatten()
-                .map(|e| e.to_ascii_lowercase())
-        })
-        .collect()
+    cert.userids().filter_map(|u| email(u.userid())).collect()
+}
+
+/// The e-mail address of a User ID, lower-cased.
+pub(crate) fn email(uid: &openpgp::packet::UserID) -> Option<String> {
+    uid.email().ok().flatten().map(|e| e.to_ascii_lowercase())
 }
 
 /// A printable name for `cert`: its first e-mail address, else its fingerprint.

@@ -23,6 +23,7 @@
 //! - Header protection, the From rule and partial signatures are judged by the engine, the
 //!   same for S/MIME (crate::secure).
 
+pub(crate) mod armor;
 mod encrypt;
 pub(crate) mod keys;
 mod policy;

@@ -99,33 +99,12 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
     part.extend_from_slice(&ct_field);
     part.extend_from_slice(b"\r\n");
 
-    // RFC 3156 §3: the signed entity must be 7-bit, without trailing whitespace or `From `.
-    let cte = msg.transfer_encoding();
-    let (body, new_cte): (std::borrow::Cow<'_, [u8]>, Option<&str>) =
-        if transfer::seven_bit_safe(msg.body()) {
-            (msg.body().into(), None)
-        } else if ct.mime.starts_with("multipart/") || ct.mime.starts_with("message/") {
-            return Err(Error::Message(
-                "8-bit data, long lines, trailing whitespace or `From ` lines inside a multipart \
-                 body: encode its parts as quoted-printable or base64 before signing"
-                    .into(),
-            ));
-        } else {
-            let decoded: std::borrow::Cow<'_, [u8]> = match cte.as_str() {
-                "quoted-printable" | "base64" => msg
-                    .decoded_body()
-                    .unwrap_or(std::borrow::Cow::Borrowed(msg.body())),
-                _ => msg.body().into(),
-            };
-            if ct.mime.starts_with("text/") {
-                (
-                    transfer::quoted_printable(&decoded).into(),
-                    Some("quoted-printable"),
-                )
-            } else {
-                (transfer::base64_lines(&decoded).into(), Some("base64"))
-            }
-        };
+    // RFC 3156 §3: the signed entity must be 7-bit, without trailing whitespace or `From `:
+    // every part is re-encoded as needed, recursively.
+    let seven = transfer::to_seven_bit(&msg)
+        .map_err(|e| Error::Message(format!("cannot sign the message as 7 bit: {e}")))?;
+    let new_cte = seven.cte;
+    let body = seven.body;
     for f in msg.fields.iter().filter(|f| mime::is_structural(&f.name)) {
         let lower = f.name.to_ascii_lowercase();
         if lower == "content-type"
@@ -142,33 +121,34 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
     }
 
     // RFC 9788 §2.1: injected header fields; for encryption, hcp_baseline (§3.2.1) outside and
-    // one HP-Outer per field sent outside.
+    // one HP-Outer per field sent outside. Bcc stays outside only: no protected copy, no
+    // HP-Outer record (every recipient would read it; the submission server removes it).
+    let bcc = |f: &mime::Field| f.name.eq_ignore_ascii_case("Bcc");
     let mut outer: Vec<Vec<u8>> = Vec::new();
+    let mut hp_outer: Vec<u8> = Vec::new();
     for f in &nonstructural {
         let lower = f.name.to_ascii_lowercase();
-        if hp == Some(Hp::Cipher) {
-            match lower.as_str() {
-                "subject" => outer.push(b"Subject: [...]".to_vec()),
-                "comments" | "keywords" => {}
-                _ => outer.push(raw(f).to_vec()),
+        let sent = match (hp, lower.as_str()) {
+            (Some(Hp::Cipher), "subject") => Some(b"Subject: [...]".to_vec()),
+            (Some(Hp::Cipher), "comments" | "keywords") => None,
+            _ => Some(raw(f).to_vec()),
+        };
+        if let Some(sent) = sent {
+            if hp == Some(Hp::Cipher) && !bcc(f) {
+                hp_outer.extend_from_slice(b"HP-Outer: ");
+                hp_outer.extend_from_slice(&sent);
+                hp_outer.extend_from_slice(b"\r\n");
             }
-        } else {
-            outer.push(raw(f).to_vec());
+            outer.push(sent);
         }
     }
     if hp.is_some() {
-        for f in &nonstructural {
+        for f in nonstructural.iter().filter(|f| !bcc(f)) {
             part.extend_from_slice(raw(f));
             part.extend_from_slice(b"\r\n");
         }
     }
-    if hp == Some(Hp::Cipher) {
-        for f in &outer {
-            part.extend_from_slice(b"HP-Outer: ");
-            part.extend_from_slice(f);
-            part.extend_from_slice(b"\r\n");
-        }
-    }
+    part.extend_from_slice(&hp_outer);
     part.extend_from_slice(b"\r\n");
     part.extend_from_slice(&body);
     Ok(Prepared { outer, part })
@@ -274,12 +254,13 @@ pub(crate) fn assemble(outer: &[Vec<u8>], ct: &[u8], body: &[u8], eol: Eol) -> V
 /// Signs a whole RFC 5322 message as RFC 3156 `multipart/signed`.
 ///
 /// The header fields stay outside (and are copied into the signed part when
-/// `opts.header_protection`); the signed part is canonical CRLF and 7-bit (an 8-bit body is
-/// re-encoded as quoted-printable or base64); `micalg` names the hash actually used. The output
-/// uses the input's line-ending convention.
+/// `opts.header_protection`, Bcc excepted); the signed part is canonical CRLF and 7-bit (every
+/// part that is not is re-encoded as quoted-printable or base64, [`transfer::to_seven_bit`]);
+/// `micalg` names the hash actually used. The output uses the input's line-ending convention.
 ///
-/// Fails with [`Error::Message`] when the input has no header, [`Error::Key`] when `signer`
-/// has no usable secret signing key at `opts.now`, [`Error::Config`] for a refused hash.
+/// Fails with [`Error::Message`] when the input has no header or a part cannot be brought to
+/// 7 bit, [`Error::Key`] when `signer` has no usable secret signing key at `opts.now`, and
+/// [`Error::Config`] for a refused hash.
 pub fn sign(message: &[u8], signer: &Cert, opts: &SignOptions) -> Result<Vec<u8>> {
     let eol = Eol::detect(message);
     let crlf = to_crlf(message);

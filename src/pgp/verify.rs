@@ -538,13 +538,7 @@ fn bound_addresses(cert: &Cert, then: SystemTime, now: SystemTime) -> Vec<String
             .map(|vc| {
                 vc.userids()
                     .filter(|u| !matches!(u.revocation_status(), RevocationStatus::Revoked(_)))
-                    .filter_map(|u| {
-                        u.userid()
-                            .email()
-                            .ok()
-                            .flatten()
-                            .map(|e| e.to_ascii_lowercase())
-                    })
+                    .filter_map(|u| keys::email(u.userid()))
                     .collect()
             })
             .unwrap_or_default()
@@ -616,10 +610,16 @@ pub(crate) fn decrypt_message<'a>(
     data: &[u8],
     helper: Helper<'a>,
 ) -> std::result::Result<(Vec<u8>, Helper<'a>), (String, bool)> {
+    // Sequoia 2.4 panics on a truncated SEIPD v1 packet (parse.rs, `data_consume_hard(..)
+    // .unwrap()`), and its armor reader turns a corrupt armor line into a silent truncation:
+    // decode the armor strictly and check the packet framing before Sequoia sees the bytes.
+    let data = super::armor::dearmor(data)
+        .and_then(|b| super::armor::check_framing(&b).map(|()| b))
+        .map_err(|e| (e.to_string(), false))?;
     let lp = policy::lenient();
     let no_key = helper.no_key.clone();
     let now = helper.now;
-    let mut d = openpgp::parse::stream::DecryptorBuilder::from_bytes(data)
+    let mut d = openpgp::parse::stream::DecryptorBuilder::from_bytes(&data)
         .and_then(|b| b.with_policy(&lp, Some(now), helper))
         .map_err(|e| (e.to_string(), no_key.get()))?;
     let mut plain = Vec::new();

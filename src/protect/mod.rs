@@ -65,17 +65,54 @@ pub fn plan(
 }
 
 /// Signs and/or encrypts `message` as `demands` say, with `keys`. Nothing demanded: the message
-/// comes back unchanged.
+/// comes back unchanged. See [`protect_to`].
 pub fn protect(message: &Message, demands: &Demands, keys: &Keys, now: i64) -> Result<Vec<u8>> {
+    protect_to(message, demands, keys, now, &[])
+}
+
+/// [`protect`] for a message also sent to the `envelope` recipients (`ximf sendmail`'s
+/// arguments). Every part is brought to 7 bit before signing, for both mechanisms; Bcc never
+/// enters the protected header copies or HP-Outer. Encryption needs a recipient certificate
+/// for every recipient — To, Cc, Bcc and `envelope` —: any without one is [`Error::NoKey`]
+/// (67) naming each such address, and nothing is produced.
+pub fn protect_to(
+    message: &Message,
+    demands: &Demands,
+    keys: &Keys,
+    now: i64,
+    envelope: &[String],
+) -> Result<Vec<u8>> {
     if !demands.sign && !demands.encrypt {
         return Ok(message.bytes().to_vec());
     }
-    let mechanism = demands.mechanism_for(keys)?;
     let from = crate::policy::enforce::mailboxes(&message.value("From").unwrap_or_default());
+    let to = crate::policy::enforce::Recipients::of(message, envelope).addresses;
+    let no_recipient_keys = keys.smime_recipients.is_empty() && keys.pgp_recipients.is_empty();
+    let mechanism = demands.mechanism_for(keys).map_err(|e| match e {
+        // No mechanism has any recipient certificate: every recipient lacks one.
+        Error::NoKey(_) if demands.encrypt && no_recipient_keys && !to.is_empty() => {
+            Error::NoKey(format!(
+                "recipients {} (no recipient certificate given: --recipient)",
+                to.join(", ")
+            ))
+        }
+        e => e,
+    })?;
+    let who = Parties {
+        from: &from,
+        to: &to,
+    };
     match mechanism {
-        Mechanism::Smime => protect_smime(message, demands, keys, now, &from),
-        Mechanism::OpenPgp => protect_pgp(message, demands, keys, now, &from),
+        Mechanism::Smime => protect_smime(message, demands, keys, now, who),
+        Mechanism::OpenPgp => protect_pgp(message, demands, keys, now, who),
     }
+}
+
+/// The author's addresses and every recipient's.
+#[derive(Clone, Copy)]
+struct Parties<'a> {
+    from: &'a [String],
+    to: &'a [String],
 }
 
 fn protect_smime(
@@ -83,11 +120,11 @@ fn protect_smime(
     d: &Demands,
     keys: &Keys,
     now: i64,
-    from: &[String],
+    who: Parties<'_>,
 ) -> Result<Vec<u8>> {
     let mut bytes = message.bytes().to_vec();
     if d.sign {
-        let signer = keys.smime_signer(from)?;
+        let signer = keys.smime_signer(who.from)?;
         d.check_smime_key(signer)?;
         let o = smime::SignOptions {
             digest: Some(d.smime_digest()?),
@@ -105,7 +142,8 @@ fn protect_smime(
         bytes = smime::sign(&bytes, signer, &o)?;
     }
     if d.encrypt {
-        if keys.smime_recipients.is_empty() {
+        // With recipients named, the backend names each one that has no certificate.
+        if keys.smime_recipients.is_empty() && who.to.is_empty() {
             return Err(Error::NoKey(
                 "S/MIME recipients (give --recipient certificates)".into(),
             ));
@@ -114,6 +152,7 @@ fn protect_smime(
             cipher: Some(d.smime_cipher()?),
             now,
             header_protection: d.header_protection,
+            required: who.to.to_vec(),
             ..Default::default()
         };
         bytes = smime::encrypt(&bytes, &keys.smime_recipients, &o)?;
@@ -126,23 +165,24 @@ fn protect_pgp(
     d: &Demands,
     keys: &Keys,
     now: i64,
-    from: &[String],
+    who: Parties<'_>,
 ) -> Result<Vec<u8>> {
     let signer = if d.sign {
-        let s = keys.pgp_signer(from)?;
+        let s = keys.pgp_signer(who.from)?;
         d.check_pgp_key(s)?;
         Some(s.clone())
     } else {
         None
     };
     if d.encrypt {
-        if keys.pgp_recipients.is_empty() {
+        if keys.pgp_recipients.is_empty() && who.to.is_empty() {
             return Err(Error::NoKey(
                 "OpenPGP recipients (give --recipient certs)".into(),
             ));
         }
         let mut o = pgp::EncryptOptions::new(now);
         o.header_protection = d.header_protection;
+        o.required = who.to.to_vec();
         if let Some(s) = signer {
             o = o.signed_by(s, false);
         }

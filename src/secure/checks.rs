@@ -42,13 +42,7 @@ pub fn signer_matches_from(
     author: Result<String, String>,
     out: &mut Vec<Finding>,
 ) {
-    let sigs: Vec<_> = layers
-        .iter()
-        .filter_map(|l| match l {
-            Layer::Signature(s) => Some(&**s),
-            Layer::Encryption(_) => None,
-        })
-        .collect();
+    let sigs: Vec<_> = super::walk::signatures(layers).collect();
     if sigs.is_empty() {
         return;
     }

@@ -125,7 +125,9 @@ pub fn compare_injected(
     for n in &names {
         p.cover(n);
     }
-    let obscurable = encrypted && matches!(mode, Mode::Cipher | Mode::V1);
+    // Inside encryption the real Subject is protected whatever the mode: a placeholder outside
+    // is the sender hiding it, not tampering.
+    let obscurable = encrypted;
     let mut seen: Vec<String> = Vec::new();
     for name in &names {
         let lower = name.to_ascii_lowercase();
@@ -249,7 +251,9 @@ pub fn unprotected(p: &mut Protection, outer: &Entity<'_>, injected: bool) {
     for f in &outer.fields {
         let lower = f.name.to_ascii_lowercase();
         let ximf = lower.starts_with("x-ximf-") && lower != "x-ximf-verify";
+        // Bcc is never protected (it must not reach the other recipients, design.md §8).
         if mime::is_structural(&f.name)
+            || lower == "bcc"
             || is_trace(&f.name)
             || p.covers(&f.name)
             || warned.contains(&lower)

@@ -48,18 +48,12 @@ pub struct Outcome {
 impl Outcome {
     /// The signature layers, outermost first.
     pub fn signatures(&self) -> impl Iterator<Item = &outcome::SignatureLayer> {
-        self.layers.iter().filter_map(|l| match l {
-            Layer::Signature(s) => Some(&**s),
-            Layer::Encryption(_) => None,
-        })
+        walk::signatures(&self.layers)
     }
 
     /// The encryption layers, outermost first.
     pub fn encryptions(&self) -> impl Iterator<Item = &outcome::EncryptionLayer> {
-        self.layers.iter().filter_map(|l| match l {
-            Layer::Encryption(e) => Some(e),
-            Layer::Signature(_) => None,
-        })
+        walk::encryptions(&self.layers)
     }
 }
 
@@ -153,13 +147,7 @@ fn judge(top: &Entity<'_>, walk: Walk<'_>) -> Outcome {
 }
 
 fn signature_report(layers: &[Layer], protected: Vec<String>) -> SignatureReport {
-    let sigs: Vec<_> = layers
-        .iter()
-        .filter_map(|l| match l {
-            Layer::Signature(s) => Some(&**s),
-            Layer::Encryption(_) => None,
-        })
-        .collect();
+    let sigs: Vec<_> = walk::signatures(layers).collect();
     let Some(outermost) = sigs.first() else {
         return SignatureReport {
             status: "absent".into(),
@@ -196,13 +184,7 @@ fn signature_report(layers: &[Layer], protected: Vec<String>) -> SignatureReport
 }
 
 fn encryption_report(layers: &[Layer]) -> EncryptionReport {
-    let encs: Vec<_> = layers
-        .iter()
-        .filter_map(|l| match l {
-            Layer::Encryption(e) => Some(e),
-            Layer::Signature(_) => None,
-        })
-        .collect();
+    let encs: Vec<_> = walk::encryptions(layers).collect();
     let Some(outermost) = encs.first() else {
         return EncryptionReport {
             status: "absent".into(),
@@ -273,7 +255,9 @@ pub fn decrypt(message: &[u8], keys: &Keys, now: i64) -> Result<Vec<u8>> {
     let protected = payload
         .as_ref()
         .filter(|p| header_protection::mode(p, false).is_some());
-    let mut out = Vec::with_capacity(plain.len() + 2048);
+    // An mbox envelope line stays first, as procmail expects it back.
+    let mut out = to_crlf(&message[..top.start]).into_owned();
+    out.reserve(plain.len() + 2048);
     let top_crlf = to_crlf(message);
     let outer = Entity::message(&top_crlf).map_err(|e| Error::Message(e.to_string()))?;
     let fields: Vec<&[u8]> = match protected {

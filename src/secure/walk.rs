@@ -32,6 +32,22 @@ pub enum Layer {
     Encryption(EncryptionLayer),
 }
 
+/// The signature layers of `layers`, outermost first.
+pub fn signatures(layers: &[Layer]) -> impl Iterator<Item = &SignatureLayer> {
+    layers.iter().filter_map(|l| match l {
+        Layer::Signature(s) => Some(&**s),
+        Layer::Encryption(_) => None,
+    })
+}
+
+/// The encryption layers of `layers`, outermost first.
+pub fn encryptions(layers: &[Layer]) -> impl Iterator<Item = &EncryptionLayer> {
+    layers.iter().filter_map(|l| match l {
+        Layer::Encryption(e) => Some(e),
+        Layer::Signature(_) => None,
+    })
+}
+
 /// Fields RFC 5322 / RFC 2045 allow once whose repetition is an error in any header section
 /// the engine reads: the engine would otherwise have to choose between them (design.md §8).
 const ONCE_STRICT: [&str; 3] = ["Content-Type", "MIME-Version", "From"];
@@ -100,13 +116,14 @@ impl<'k> Walk<'k> {
 
     /// Walks the message whose top entity is `top`.
     pub fn message(&mut self, top: &Entity<'_>) {
-        self.check_fields(top, true);
+        self.strict_fields(top);
+        self.record_duplicates(top);
         self.spine(top, 0);
     }
 
-    /// Once-only fields: two Content-Type, MIME-Version or From fields are an error (never a
-    /// choice between them); the other once-only fields are recorded for the header check.
-    fn check_fields(&mut self, ent: &Entity<'_>, record: bool) {
+    /// Two Content-Type, MIME-Version or From fields in one header section: an error, never a
+    /// choice between them (design.md §8).
+    fn strict_fields(&mut self, ent: &Entity<'_>) {
         for name in ONCE_STRICT {
             let n = ent.count(name);
             if n > 1 {
@@ -120,9 +137,10 @@ impl<'k> Walk<'k> {
                 });
             }
         }
-        if !record {
-            return;
-        }
+    }
+
+    /// Repeated once-only fields, judged once header protection is known.
+    fn record_duplicates(&mut self, ent: &Entity<'_>) {
         for name in ONCE {
             let values: Vec<String> = ent.all(name).map(|f| ent.text(f)).collect();
             if values.len() > 1 {
@@ -168,7 +186,7 @@ impl<'k> Walk<'k> {
                 self.wrapped = true;
                 match Entity::message(ent.body()) {
                     Ok(inner) => {
-                        self.check_fields(&inner, false);
+                        self.strict_fields(&inner);
                         self.spine(&inner, depth + 1);
                     }
                     Err(e) => self.error(
@@ -188,11 +206,15 @@ impl<'k> Walk<'k> {
     fn payload(&mut self, ent: &Entity<'_>) {
         if !self.layers.is_empty() && self.payload_header.is_none() {
             self.payload_header = Some(ent.header().to_vec());
-            self.check_fields(ent, true);
+            // Its strict fields were checked on the way down.
+            self.record_duplicates(ent);
         }
     }
 
-    /// The parts of an unprotected multipart: none may be protected.
+    /// The parts of the payload multipart. When no layer covers the payload (an unprotected
+    /// message), none of its parts may be protected: a signed or encrypted part — bare, or as
+    /// a whole enclosed message/rfc822 — beside unprotected content would let a reader take
+    /// the unprotected text for signed. Under a layer, nested parts are covered by it.
     fn below_payload(&mut self, ent: &Entity<'_>, ct: &ContentType, depth: usize) {
         if !ct.mime.starts_with("multipart/") {
             return;
@@ -207,16 +229,21 @@ impl<'k> Walk<'k> {
         let Some(mp) = self.split(ent, ct) else {
             return;
         };
+        if !self.layers.is_empty() {
+            return;
+        }
         for range in mp.parts {
             let part = Entity::part(&ent.body()[range]);
-            self.check_fields(&part, false);
+            self.strict_fields(&part);
             let pct = part.content_type();
-            let text = pct
-                .mime
-                .starts_with("text/")
-                .then(|| part.decoded_body())
-                .flatten();
-            match classify::classify(&part, &pct, text.as_deref()) {
+            let mut kind = self.protection_of(&part, &pct);
+            if kind == Kind::Wrapped
+                && let Ok(inner) = Entity::message(part.body())
+            {
+                let ict = inner.content_type();
+                kind = self.protection_of(&inner, &ict);
+            }
+            match kind {
                 Kind::Signed(_) | Kind::SignedUnknown(_) | Kind::InlineSigned => self.error(
                     codes::PARTIALLY_SIGNED,
                     "a signed part stands beside unsigned content: the message is not signed as a whole",
@@ -225,13 +252,33 @@ impl<'k> Walk<'k> {
                     codes::PARTIALLY_ENCRYPTED,
                     "an encrypted part stands beside unencrypted content",
                 ),
-                Kind::Cms => self.error(
-                    codes::PARTIALLY_SIGNED,
-                    "an S/MIME part stands beside unprotected content: the message is not protected as a whole",
-                ),
                 Kind::Multipart => self.below_payload(&part, &pct, depth + 1),
-                Kind::Wrapped | Kind::Plain => {}
+                Kind::Cms | Kind::Wrapped | Kind::Plain => {}
             }
+        }
+    }
+
+    /// The kind of a part as far as protection goes; an S/MIME body is classified by its CMS
+    /// content type (signed or enveloped), an unreadable one is left alone.
+    fn protection_of(&self, part: &Entity<'_>, ct: &ContentType) -> Kind {
+        let text = ct
+            .mime
+            .starts_with("text/")
+            .then(|| part.decoded_body())
+            .flatten();
+        match classify::classify(part, ct, text.as_deref()) {
+            Kind::Cms => match part
+                .decoded_body()
+                .and_then(|d| smime::read_cms(&d))
+                .map(|ci| smime::cms_kind(&ci))
+            {
+                Some(smime::CmsKind::Signed) => Kind::Signed(Mechanism::Smime),
+                Some(smime::CmsKind::Enveloped) => {
+                    Kind::EncryptedUnknown("application/pkcs7-mime".into())
+                }
+                _ => Kind::Plain,
+            },
+            k => k,
         }
     }
 
@@ -342,7 +389,7 @@ impl<'k> Walk<'k> {
             );
             return;
         }
-        self.check_fields(&sig_part, false);
+        self.strict_fields(&sig_part);
         let content = &body[content.clone()];
         if self.keep_plaintext && self.signed_content.is_none() {
             self.signed_content = Some(content.to_vec());
@@ -362,7 +409,7 @@ impl<'k> Walk<'k> {
         let i = self.push_signature(mech, Form::Detached, signers);
         self.check_micalg(ct, i);
         let child = Entity::part(content);
-        self.check_fields(&child, false);
+        self.strict_fields(&child);
         self.spine(&child, depth + 1);
         self.settle_coverage(i);
     }
@@ -407,7 +454,7 @@ impl<'k> Walk<'k> {
                         self.signed_content = Some(content.clone());
                     }
                     let child = Entity::part(&content);
-                    self.check_fields(&child, false);
+                    self.strict_fields(&child);
                     self.spine(&child, depth + 1);
                     self.settle_coverage(i);
                 }
@@ -478,7 +525,7 @@ impl<'k> Walk<'k> {
             self.plaintext = Some(plain.clone());
         }
         let child = Entity::part(&plain);
-        self.check_fields(&child, false);
+        self.strict_fields(&child);
         self.spine(&child, depth + 1);
     }
 

@@ -54,6 +54,9 @@ pub struct Request {
     pub context: crate::policy::select::Context,
     /// Keys from the KEYS flags and the config's identities and trust.
     pub keys: crate::protect::Keys,
+    /// The envelope recipients (the arguments for the real sendmail): encryption needs a key
+    /// for each of them too.
+    pub envelope: Vec<String>,
     /// Unix time for signatures and certificate validity.
     pub now: i64,
 }
@@ -65,7 +68,7 @@ pub struct Request {
 /// contradicts `--instance`, or when the stamped message does not verify; with
 /// [`Error::Config`] (78) for an unknown `--instance`, a `--usage` the profile has no policy
 /// for or no type fits, or a demand the type forbids; and with [`Error::NoKey`] (67) when the
-/// protection demanded has no key.
+/// protection demanded has no key (encryption: for any recipient of the message or envelope).
 pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Vec<u8>> {
     let instance = choose_instance(message, profile, req)?;
     let model = crate::policy::parse::from_instance(instance)?;
@@ -134,7 +137,7 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
         selected,
         (req.sign, req.encrypt, mechanism),
     )?;
-    crate::protect::protect(&out, &demands, &req.keys, req.now)
+    crate::protect::protect_to(&out, &demands, &req.keys, req.now, &req.envelope)
 }
 
 /// The instance the message is stamped with: the one its `X-XIMF-NAME` names (the user's

@@ -42,6 +42,10 @@ pub struct EncryptOptions {
     pub now: i64,
     /// RFC 9788 header protection (default true).
     pub header_protection: bool,
+    /// Addresses (lower-case) that must each have a recipient certificate naming them (SAN
+    /// rfc822Name or subject emailAddress): the message's To, Cc and Bcc, and the envelope
+    /// recipients. Any without one: [`Error::NoKey`] naming them all.
+    pub required: Vec<String>,
 }
 
 impl Default for EncryptOptions {
@@ -51,6 +55,7 @@ impl Default for EncryptOptions {
             oaep: false,
             now: 0,
             header_protection: true,
+            required: Vec::new(),
         }
     }
 }
@@ -62,14 +67,32 @@ fn crypto(e: impl std::fmt::Display) -> Error {
 /// Encrypts a whole message for `recipients`. A message that is already S/MIME-signed is
 /// encrypted as is (sign-then-encrypt: its signed part carries the protected header copies).
 ///
-/// Fails with [`Error::NoKey`] when there is no recipient, [`Error::Key`] when a recipient
-/// certificate cannot be used (RSA < 2048 bits, unsupported key type, not valid at `now`) and [`Error::Message`]
-/// when the input has no header section.
+/// Fails with [`Error::NoKey`] when there is no recipient or an address of `opts.required` has
+/// no certificate, [`Error::Key`] when a recipient certificate cannot be used (RSA < 2048 bits,
+/// unsupported key type, not valid at `now`) and [`Error::Message`] when the input has no
+/// header section.
 pub fn encrypt(
     message: &[u8],
     recipients: &[Certificate],
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
+    let mut named = Vec::new();
+    for r in recipients {
+        named.extend(certs::addresses(&certs::to_openssl(r)?));
+    }
+    let missing: Vec<&str> = opts
+        .required
+        .iter()
+        .filter(|a| !named.iter().any(|n| n.eq_ignore_ascii_case(a)))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::NoKey(format!(
+            "S/MIME recipients {} (no --recipient certificate names {})",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        )));
+    }
     if recipients.is_empty() {
         return Err(Error::NoKey(
             "the message (no recipient certificate given)".into(),
@@ -92,6 +115,12 @@ pub fn encrypt(
     for f in ent.fields.iter().filter(|f| !mime::is_structural(&f.name)) {
         let lname = f.name.to_ascii_lowercase();
         if hp && (lname == "comments" || lname == "keywords") {
+            continue;
+        }
+        // Bcc stays outside only: no protected copy, no HP-Outer record.
+        if lname == "bcc" {
+            outer.extend_from_slice(&raw[f.span.clone()]);
+            outer.extend_from_slice(b"\r\n");
             continue;
         }
         if hp && lname == "subject" {

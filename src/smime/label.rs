@@ -238,24 +238,9 @@ fn header_field(f: Tlv<'_>, legacy: bool) -> Option<(String, String, HeaderStatu
 /// RFC 6376 §3.4.2 relaxed header canonicalization of a (name, raw value) pair: lowercased name,
 /// unfolded value, WSP runs collapsed to one SP, no leading or trailing WSP.
 pub fn relaxed(name: &str, value: &[u8]) -> (String, String) {
-    let mut out = Vec::with_capacity(value.len());
-    let mut ws = false;
-    for &b in value {
-        match b {
-            b'\r' | b'\n' => {}
-            b' ' | b'\t' => ws = true,
-            _ => {
-                if ws && !out.is_empty() {
-                    out.push(b' ');
-                }
-                ws = false;
-                out.push(b);
-            }
-        }
-    }
     (
         name.trim().to_ascii_lowercase(),
-        String::from_utf8_lossy(&out).into_owned(),
+        crate::mime::normalize(value),
     )
 }
 

@@ -141,41 +141,44 @@ pub(crate) fn outer_header(raw: &[u8], ent: &Entity<'_>) -> Vec<u8> {
 }
 
 /// The non-structural header fields, raw, in order, without any envelope line.
-pub(crate) fn outer_fields(raw: &[u8], ent: &Entity<'_>) -> Vec<u8> {
+fn outer_fields(raw: &[u8], ent: &Entity<'_>) -> Vec<u8> {
+    fields(raw, ent, |f| !mime::is_structural(&f.name))
+}
+
+/// The fields copied into the cryptographic payload (RFC 9788 §2.1): the non-structural ones
+/// except Bcc, which stays on the outside only (the submission server removes it; inside, every
+/// recipient would read it).
+pub(crate) fn protected_fields(raw: &[u8], ent: &Entity<'_>) -> Vec<u8> {
+    fields(raw, ent, |f| {
+        !mime::is_structural(&f.name) && !f.name.eq_ignore_ascii_case("Bcc")
+    })
+}
+
+fn fields(raw: &[u8], ent: &Entity<'_>, keep: impl Fn(&mime::Field) -> bool) -> Vec<u8> {
     let mut out = Vec::new();
-    for f in ent.fields.iter().filter(|f| !mime::is_structural(&f.name)) {
+    for f in ent.fields.iter().filter(|f| keep(f)) {
         out.extend_from_slice(&raw[f.span.clone()]);
         out.extend_from_slice(b"\r\n");
     }
     out
 }
 
-/// The cryptographic payload (RFC 9788 §2): the message's structural fields and body, made
-/// 7-bit safe, with copies of the non-structural fields and the `hp` parameter when `hp` is set,
-/// and `extra` header lines (HP-Outer) appended.
+/// The cryptographic payload (RFC 9788 §2): the message's structural fields and body, every
+/// part brought to 7 bit ([`transfer::to_seven_bit`]), with copies of the non-structural
+/// fields except Bcc and the `hp` parameter when `hp` is set, and `extra` header lines
+/// (HP-Outer) appended.
 pub(crate) fn build_payload(
     raw: &[u8],
     ent: &Entity<'_>,
     hp: Option<&str>,
     extra: &[u8],
 ) -> Result<Vec<u8>> {
-    let ct = ent.content_type();
-    let body = ent.body();
-    let cte = ent
-        .first("Content-Transfer-Encoding")
-        .map(|f| ent.text(f).to_ascii_lowercase())
-        .unwrap_or_default();
-    let composite = ct.mime.starts_with("multipart/") || ct.mime.starts_with("message/");
-    let encoded = matches!(cte.as_str(), "base64" | "quoted-printable");
-    let reencode = !composite && !encoded && !transfer::seven_bit_safe(body);
-    let mut out = Vec::with_capacity(body.len() + 1024);
-    let ct_field = ent
-        .fields
-        .iter()
-        .find(|f| f.name.eq_ignore_ascii_case("Content-Type"));
-    let ct_value: Vec<u8> = match ct_field {
+    let seven = transfer::to_seven_bit(ent)
+        .map_err(|e| Error::Message(format!("cannot sign the message as 7 bit: {e}")))?;
+    let mut out = Vec::with_capacity(seven.body.len() + 1024);
+    let ct_value: Vec<u8> = match ent.first("Content-Type") {
         Some(f) => raw[f.value.clone()].trim_ascii_end().to_vec(),
-        None if reencode => b" text/plain; charset=\"utf-8\"".to_vec(),
+        None if !ent.body().is_ascii() => b" text/plain; charset=\"utf-8\"".to_vec(),
         None => b" text/plain; charset=\"us-ascii\"".to_vec(),
     };
     out.extend_from_slice(b"Content-Type:");
@@ -188,33 +191,22 @@ pub(crate) fn build_payload(
         let n = f.name.to_ascii_lowercase();
         if n == "content-type"
             || n == "mime-version"
-            || (reencode && n == "content-transfer-encoding")
+            || (seven.cte.is_some() && n == "content-transfer-encoding")
         {
             continue;
         }
         out.extend_from_slice(&raw[f.span.clone()]);
         out.extend_from_slice(b"\r\n");
     }
-    let text = ct.mime.starts_with("text/");
-    if reencode {
-        out.extend_from_slice(if text {
-            b"Content-Transfer-Encoding: quoted-printable\r\n".as_slice()
-        } else {
-            b"Content-Transfer-Encoding: base64\r\n".as_slice()
-        });
+    if let Some(cte) = seven.cte {
+        out.extend_from_slice(format!("Content-Transfer-Encoding: {cte}\r\n").as_bytes());
     }
     if hp.is_some() {
-        out.extend(outer_fields(raw, ent));
+        out.extend(protected_fields(raw, ent));
     }
     out.extend_from_slice(extra);
     out.extend_from_slice(b"\r\n");
-    if reencode && text {
-        out.extend(transfer::quoted_printable(body));
-    } else if reencode {
-        out.extend(transfer::base64_lines(body));
-    } else {
-        out.extend_from_slice(body);
-    }
+    out.extend_from_slice(&seven.body);
     Ok(out)
 }
 
@@ -233,10 +225,11 @@ fn secure_headers(
             s => return Err(Error::Crypto(format!("bad secure header status {s}"))),
         };
         // Every instance of a listed name, absent names skipped (RFC 7508 §4.5.1, spec §4.3.4).
+        // Bcc never: every recipient could read it from the signed attributes.
         for f in ent
             .fields
             .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name))
+            .filter(|f| f.name.eq_ignore_ascii_case(name) && !f.name.eq_ignore_ascii_case("Bcc"))
         {
             let v = &raw[f.value.clone()];
             let (n, v) = if relaxed {
