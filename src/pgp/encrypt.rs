@@ -27,10 +27,6 @@ pub struct EncryptOptions {
     /// RFC 9788 header protection: injected fields, `hp="cipher"`, `HP-Outer`, and the
     /// `hcp_baseline` policy on the outer header (Subject → `[...]`); on by default.
     pub header_protection: bool,
-    /// Addresses (lower-case) that must each have a recipient cert with a User ID for them
-    /// (valid at `now` under the standard policy): the message's To, Cc and Bcc, and the
-    /// envelope recipients. Any without one: [`Error::NoKey`] naming them all.
-    pub required: Vec<String>,
 }
 
 impl Default for EncryptOptions {
@@ -47,7 +43,6 @@ impl EncryptOptions {
             sign_with: None,
             combined: false,
             header_protection: true,
-            required: Vec::new(),
         }
     }
 
@@ -144,18 +139,9 @@ pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// encrypted, or, with `opts.combined`, in the same OpenPGP message. The output uses the input's
 /// line-ending convention.
 ///
-/// Fails with [`Error::NoKey`] when an address of `opts.required` has no cert, [`Error::Usage`]
-/// without recipients, [`Error::Key`] when a recipient has no usable encryption key (or the
+/// Fails with [`Error::Usage`] without recipients, [`Error::Key`] when a recipient has no usable encryption key (or the
 /// signer no signing key) at `opts.now`, and [`Error::Message`] when the input has no header.
 pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Result<Vec<u8>> {
-    let missing = unserved(&opts.required, recipients, opts.now);
-    if !missing.is_empty() {
-        return Err(Error::NoKey(format!(
-            "OpenPGP recipients {} (no --recipient cert has a User ID for {})",
-            missing.join(", "),
-            if missing.len() == 1 { "it" } else { "them" }
-        )));
-    }
     if recipients.is_empty() {
         return Err(Error::Usage(
             "encryption needs at least one recipient".into(),
@@ -179,28 +165,22 @@ pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Re
     Ok(assemble(&prepared.outer, &ct, &body, eol))
 }
 
-/// The addresses of `required` that no cert in `recipients` has a User ID for: one bound and
-/// not revoked at `now` under the standard policy. A cert that is not valid then at all is
-/// judged by all its User IDs, so that encrypting to it fails as unusable (78), not as missing.
-fn unserved<'a>(required: &'a [String], recipients: &[Cert], now: i64) -> Vec<&'a str> {
+/// The e-mail addresses `recipients` can read mail for: User IDs bound and not revoked at `now`
+/// under the standard policy. A cert that is not valid then at all is judged by all its User
+/// IDs, so that encrypting to it fails as unusable (78), not as missing (67).
+pub fn recipient_addresses(recipients: &[Cert], now: i64) -> Vec<String> {
     let p = policy::standard();
     let t = system_time(now);
     let mut named: Vec<String> = Vec::new();
     for cert in recipients {
         match cert.with_policy(&p, t) {
-            Ok(vc) => named.extend(vc.userids().revoked(false).filter_map(|u| {
-                u.userid()
-                    .email()
-                    .ok()
-                    .flatten()
-                    .map(|e| e.to_ascii_lowercase())
-            })),
+            Ok(vc) => named.extend(
+                vc.userids()
+                    .revoked(false)
+                    .filter_map(|u| keys::email(u.userid())),
+            ),
             Err(_) => named.extend(keys::emails(cert)),
         }
     }
-    required
-        .iter()
-        .filter(|a| !named.iter().any(|n| n.eq_ignore_ascii_case(a)))
-        .map(String::as_str)
-        .collect()
+    named
 }

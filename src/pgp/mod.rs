@@ -30,7 +30,7 @@ mod policy;
 mod sign;
 mod verify;
 
-pub use encrypt::{EncryptOptions, encrypt};
+pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keys::load_keys;
 pub use sequoia_openpgp::types::HashAlgorithm;
 pub use sign::{SignOptions, sign};

@@ -632,3 +632,68 @@ pub(crate) fn decrypt_message<'a>(
     }
     Ok((plain, d.into_helper()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use openpgp::cert::CertBuilder;
+    use openpgp::cert::UserIDRevocationBuilder;
+    use openpgp::packet::UserID;
+    use openpgp::types::ReasonForRevocation;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn only_bound_unrevoked_user_ids_vouch_for_an_address() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let (cert, _) = CertBuilder::new()
+            .set_creation_time(t0)
+            .add_userid("Alice <alice@example.org>")
+            .add_userid("CEO <ceo@example.org>")
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        let later = t0 + Duration::from_secs(3600);
+        let now = t0 + Duration::from_secs(7200);
+        let both = bound_addresses(&cert, later, now);
+        assert_eq!(both.len(), 2, "{both:?}");
+
+        // The CEO User ID revoked: it vouches for nothing any more.
+        let mut signer = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let ceo = cert
+            .userids()
+            .find(|u| u.userid().value().starts_with(b"CEO"))
+            .unwrap()
+            .userid()
+            .clone();
+        let rev = UserIDRevocationBuilder::new()
+            .set_reason_for_revocation(ReasonForRevocation::UIDRetired, b"gone")
+            .unwrap()
+            .set_signature_creation_time(t0 + Duration::from_secs(60))
+            .unwrap()
+            .build(&mut signer, &cert, &ceo, None)
+            .unwrap();
+        let revoked = cert.clone().insert_packets(rev).unwrap().0;
+        assert_eq!(
+            bound_addresses(&revoked, later, now),
+            vec!["alice@example.org".to_owned()]
+        );
+
+        // A User ID without a binding signature (anyone can append one) vouches for nothing.
+        let forged = cert
+            .insert_packets(UserID::from("Boss <boss@example.org>"))
+            .unwrap()
+            .0;
+        assert!(
+            !bound_addresses(&forged, later, now).contains(&"boss@example.org".to_owned()),
+            "an unbound User ID must not count"
+        );
+    }
+}

@@ -108,6 +108,24 @@ pub fn protect_to(
     }
 }
 
+/// `--encrypt` never silently leaves out a recipient (design.md §8): every address of `to` must
+/// be among the addresses the recipient certificates name; otherwise one error names each.
+fn every_recipient_has_a_key(mechanism: &str, to: &[String], named: &[String]) -> Result<()> {
+    let missing: Vec<&str> = to
+        .iter()
+        .filter(|a| !named.iter().any(|n| n.eq_ignore_ascii_case(a)))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::NoKey(format!(
+        "{mechanism} recipients {} (no --recipient certificate names {})",
+        missing.join(", "),
+        if missing.len() == 1 { "it" } else { "them" }
+    )))
+}
+
 /// The author's addresses and every recipient's.
 #[derive(Clone, Copy)]
 struct Parties<'a> {
@@ -148,11 +166,15 @@ fn protect_smime(
                 "S/MIME recipients (give --recipient certificates)".into(),
             ));
         }
+        every_recipient_has_a_key(
+            "S/MIME",
+            who.to,
+            &smime::recipient_addresses(&keys.smime_recipients)?,
+        )?;
         let o = smime::EncryptOptions {
             cipher: Some(d.smime_cipher()?),
             now,
             header_protection: d.header_protection,
-            required: who.to.to_vec(),
             ..Default::default()
         };
         bytes = smime::encrypt(&bytes, &keys.smime_recipients, &o)?;
@@ -180,9 +202,13 @@ fn protect_pgp(
                 "OpenPGP recipients (give --recipient certs)".into(),
             ));
         }
+        every_recipient_has_a_key(
+            "OpenPGP",
+            who.to,
+            &pgp::recipient_addresses(&keys.pgp_recipients, now),
+        )?;
         let mut o = pgp::EncryptOptions::new(now);
         o.header_protection = d.header_protection;
-        o.required = who.to.to_vec();
         if let Some(s) = signer {
             o = o.signed_by(s, false);
         }

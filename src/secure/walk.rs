@@ -267,8 +267,7 @@ impl<'k> Walk<'k> {
             .then(|| part.decoded_body())
             .flatten();
         match classify::classify(part, ct, text.as_deref()) {
-            Kind::Cms => match part
-                .decoded_body()
+            Kind::Cms => match cms_bytes(part)
                 .and_then(|d| smime::read_cms(&d))
                 .map(|ci| smime::cms_kind(&ci))
             {
@@ -394,7 +393,11 @@ impl<'k> Walk<'k> {
         if self.keep_plaintext && self.signed_content.is_none() {
             self.signed_content = Some(content.to_vec());
         }
-        let signers = match sig_part.decoded_body() {
+        let sig = match mech {
+            Mechanism::Smime => cms_bytes(&sig_part),
+            Mechanism::OpenPgp => sig_part.decoded_body().map(|b| b.into_owned()),
+        };
+        let signers = match sig {
             None => vec![Signer::broken(
                 codes::SIGNATURE_INVALID,
                 "the signature part does not decode",
@@ -438,7 +441,7 @@ impl<'k> Walk<'k> {
 
     /// `application/pkcs7-mime`: what it is comes from the CMS content type.
     fn cms(&mut self, ent: &Entity<'_>, depth: usize) {
-        let Some(ci) = ent.decoded_body().and_then(|d| smime::read_cms(&d)) else {
+        let Some(ci) = cms_bytes(ent).and_then(|d| smime::read_cms(&d)) else {
             self.error(
                 codes::CMS_MALFORMED,
                 "application/pkcs7-mime body is not CMS",
@@ -676,6 +679,15 @@ impl<'k> Walk<'k> {
                 Err(why) => self.failed(Mechanism::OpenPgp, why),
             }
         }
+    }
+}
+
+/// The DER of an S/MIME body: as the transfer encoding says, and base64 when a part that
+/// declares no encoding is not DER (many agents omit the field; DER starts with a SEQUENCE).
+fn cms_bytes(ent: &Entity<'_>) -> Option<Vec<u8>> {
+    match ent.decoded_body() {
+        Some(d) if d.first() == Some(&0x30) => Some(d.into_owned()),
+        _ => crate::mime::transfer::base64_decode(ent.body()),
     }
 }
 

@@ -42,10 +42,6 @@ pub struct EncryptOptions {
     pub now: i64,
     /// RFC 9788 header protection (default true).
     pub header_protection: bool,
-    /// Addresses (lower-case) that must each have a recipient certificate naming them (SAN
-    /// rfc822Name or subject emailAddress): the message's To, Cc and Bcc, and the envelope
-    /// recipients. Any without one: [`Error::NoKey`] naming them all.
-    pub required: Vec<String>,
 }
 
 impl Default for EncryptOptions {
@@ -55,7 +51,6 @@ impl Default for EncryptOptions {
             oaep: false,
             now: 0,
             header_protection: true,
-            required: Vec::new(),
         }
     }
 }
@@ -67,8 +62,7 @@ fn crypto(e: impl std::fmt::Display) -> Error {
 /// Encrypts a whole message for `recipients`. A message that is already S/MIME-signed is
 /// encrypted as is (sign-then-encrypt: its signed part carries the protected header copies).
 ///
-/// Fails with [`Error::NoKey`] when there is no recipient or an address of `opts.required` has
-/// no certificate, [`Error::Key`] when a recipient certificate cannot be used (RSA < 2048 bits,
+/// Fails with [`Error::NoKey`] when there is no recipient, [`Error::Key`] when a recipient certificate cannot be used (RSA < 2048 bits,
 /// unsupported key type, not valid at `now`) and [`Error::Message`] when the input has no
 /// header section.
 pub fn encrypt(
@@ -76,23 +70,6 @@ pub fn encrypt(
     recipients: &[Certificate],
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
-    let mut named = Vec::new();
-    for r in recipients {
-        named.extend(certs::addresses(&certs::to_openssl(r)?));
-    }
-    let missing: Vec<&str> = opts
-        .required
-        .iter()
-        .filter(|a| !named.iter().any(|n| n.eq_ignore_ascii_case(a)))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::NoKey(format!(
-            "S/MIME recipients {} (no --recipient certificate names {})",
-            missing.join(", "),
-            if missing.len() == 1 { "it" } else { "them" }
-        )));
-    }
     if recipients.is_empty() {
         return Err(Error::NoKey(
             "the message (no recipient certificate given)".into(),
@@ -344,4 +321,14 @@ pub(crate) fn envelope(
         content: Any::from_der(&inner).map_err(crypto)?,
     };
     ci.to_der().map_err(crypto)
+}
+
+/// The e-mail addresses the recipient certificates name (SAN rfc822Names, else the subject
+/// emailAddress), lower-cased: who can read what is encrypted to `recipients`.
+pub fn recipient_addresses(recipients: &[Certificate]) -> Result<Vec<String>> {
+    let mut named = Vec::new();
+    for r in recipients {
+        named.extend(certs::addresses(&certs::to_openssl(r)?));
+    }
+    Ok(named)
 }

@@ -20,7 +20,7 @@ mod verify;
 
 pub use certs::{Credentials, parse_certs};
 pub use decrypt::{Opened, open};
-pub use encrypt::{EncryptOptions, encrypt};
+pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use label::{EssLabel, HeaderStatus, SecureHeaders};
 pub use sign::{SignOptions, sign};
 pub use verify::{CmsKind, Trust, cms_kind, read_cms, verify_detached, verify_opaque};
