@@ -102,6 +102,9 @@ pub fn protect_to(
         from: &from,
         to: &to,
     };
+    if demands.encrypt {
+        every_recipient_has_a_key(mechanism, who.to, keys, now)?;
+    }
     match mechanism {
         Mechanism::Smime => protect_smime(message, demands, keys, now, who),
         Mechanism::OpenPgp => protect_pgp(message, demands, keys, now, who),
@@ -109,8 +112,31 @@ pub fn protect_to(
 }
 
 /// `--encrypt` never silently leaves out a recipient (design.md §8): every address of `to` must
-/// be among the addresses the recipient certificates name; otherwise one error names each.
-fn every_recipient_has_a_key(mechanism: &str, to: &[String], named: &[String]) -> Result<()> {
+/// be among the addresses the recipient certificates of `mechanism` name; otherwise one error
+/// names each. With no recipient address and no certificate there is nobody to encrypt to.
+fn every_recipient_has_a_key(
+    mechanism: Mechanism,
+    to: &[String],
+    keys: &Keys,
+    now: i64,
+) -> Result<()> {
+    let (name, named, none) = match mechanism {
+        Mechanism::Smime => (
+            "S/MIME",
+            smime::recipient_addresses(&keys.smime_recipients)?,
+            keys.smime_recipients.is_empty(),
+        ),
+        Mechanism::OpenPgp => (
+            "OpenPGP",
+            pgp::recipient_addresses(&keys.pgp_recipients, now),
+            keys.pgp_recipients.is_empty(),
+        ),
+    };
+    if none && to.is_empty() {
+        return Err(Error::NoKey(format!(
+            "{name} recipients (give --recipient certificates)"
+        )));
+    }
     let missing: Vec<&str> = to
         .iter()
         .filter(|a| !named.iter().any(|n| n.eq_ignore_ascii_case(a)))
@@ -120,7 +146,7 @@ fn every_recipient_has_a_key(mechanism: &str, to: &[String], named: &[String]) -
         return Ok(());
     }
     Err(Error::NoKey(format!(
-        "{mechanism} recipients {} (no --recipient certificate names {})",
+        "{name} recipients {} (no --recipient certificate names {})",
         missing.join(", "),
         if missing.len() == 1 { "it" } else { "them" }
     )))
@@ -160,17 +186,6 @@ fn protect_smime(
         bytes = smime::sign(&bytes, signer, &o)?;
     }
     if d.encrypt {
-        // With recipients named, the backend names each one that has no certificate.
-        if keys.smime_recipients.is_empty() && who.to.is_empty() {
-            return Err(Error::NoKey(
-                "S/MIME recipients (give --recipient certificates)".into(),
-            ));
-        }
-        every_recipient_has_a_key(
-            "S/MIME",
-            who.to,
-            &smime::recipient_addresses(&keys.smime_recipients)?,
-        )?;
         let o = smime::EncryptOptions {
             cipher: Some(d.smime_cipher()?),
             now,
@@ -197,16 +212,6 @@ fn protect_pgp(
         None
     };
     if d.encrypt {
-        if keys.pgp_recipients.is_empty() && who.to.is_empty() {
-            return Err(Error::NoKey(
-                "OpenPGP recipients (give --recipient certs)".into(),
-            ));
-        }
-        every_recipient_has_a_key(
-            "OpenPGP",
-            who.to,
-            &pgp::recipient_addresses(&keys.pgp_recipients, now),
-        )?;
         let mut o = pgp::EncryptOptions::new(now);
         o.header_protection = d.header_protection;
         if let Some(s) = signer {
