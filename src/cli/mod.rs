@@ -151,6 +151,10 @@ impl Loaded {
 /// Runs the program and returns its exit status; panics become 70.
 pub fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
+        if ximf::pgp::panic_is_caught() {
+            // Sequoia gave up on hostile input under the library's guard: it becomes an error.
+            return;
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()

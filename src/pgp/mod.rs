@@ -34,7 +34,7 @@ pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keys::load_keys;
 pub use sequoia_openpgp::types::HashAlgorithm;
 pub use sign::{SignOptions, sign};
-pub use verify::{Opened, open, verify_detached, verify_inline};
+pub use verify::{Opened, open, panic_is_caught, verify_detached, verify_inline};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -616,21 +616,48 @@ pub(crate) fn decrypt_message<'a>(
     let data = super::armor::dearmor(data)
         .and_then(|b| super::armor::check_framing(&b).map(|()| b))
         .map_err(|e| (e.to_string(), false))?;
-    let lp = policy::lenient();
     let no_key = helper.no_key.clone();
     let now = helper.now;
-    let mut d = openpgp::parse::stream::DecryptorBuilder::from_bytes(&data)
-        .and_then(|b| b.with_policy(&lp, Some(now), helper))
-        .map_err(|e| (e.to_string(), no_key.get()))?;
-    let mut plain = Vec::new();
-    if let Err(e) = d.read_to_end(&mut plain) {
-        // Integrity failure (MDC/AEAD) surfaces here: drop what was read.
-        return Err((e.to_string(), false));
+    let run = move || {
+        let lp = policy::lenient();
+        let mut d = openpgp::parse::stream::DecryptorBuilder::from_bytes(&data)
+            .and_then(|b| b.with_policy(&lp, Some(now), helper))
+            .map_err(|e| (e.to_string(), None))?;
+        let mut plain = Vec::new();
+        if let Err(e) = d.read_to_end(&mut plain) {
+            // Integrity failure (MDC/AEAD) surfaces here: drop what was read.
+            return Err((e.to_string(), Some(false)));
+        }
+        if !d.message_processed() {
+            return Err(("the OpenPGP message is truncated".into(), Some(false)));
+        }
+        Ok((plain, d.into_helper()))
+    };
+    // The framing check sees only the outermost packets; a short SEIPD nested inside a
+    // decrypted or compressed packet still reaches Sequoia's unwrap. Such input is hostile,
+    // not a bug of ours: catch the panic and call it malformed (no exit 70, no lost mail).
+    match guarded(run) {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err((why, key))) => Err((why, key.unwrap_or_else(|| no_key.get()))),
+        Err(why) => Err((why, false)),
     }
-    if !d.message_processed() {
-        return Err(("the OpenPGP message is truncated".into(), false));
-    }
-    Ok((plain, d.into_helper()))
+}
+
+thread_local! {
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread runs Sequoia under a guard that turns a panic into an error: the
+/// binary's panic hook stays quiet then (the panic is not a failure of ximf's).
+pub fn panic_is_caught() -> bool {
+    GUARDED.with(std::cell::Cell::get)
+}
+
+fn guarded<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    GUARDED.with(|g| g.set(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(false));
+    r.map_err(|_| "malformed OpenPGP data (the parser gave up)".to_owned())
 }
 
 #[cfg(test)]
@@ -642,6 +669,17 @@ mod tests {
     use openpgp::packet::UserID;
     use openpgp::types::ReasonForRevocation;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_panic_under_the_guard_is_an_error() {
+        #[allow(clippy::panic)]
+        let r: std::result::Result<(), String> = guarded(|| {
+            assert!(panic_is_caught());
+            panic!("sequoia gave up")
+        });
+        assert!(r.is_err());
+        assert!(!panic_is_caught());
+    }
 
     #[test]
     fn only_bound_unrevoked_user_ids_vouch_for_an_address() {
