@@ -37,7 +37,15 @@ pub struct Entity<'a> {
     pub start: usize,
     /// Offset just past the header section (its blank line included when there is one).
     pub header_end: usize,
+    /// True when the header section had more than [`MAX_FIELDS`] fields or [`MAX_HEADER_BYTES`]
+    /// bytes: reading stopped there (the rest is body) and the caller must refuse the entity.
+    pub truncated: bool,
 }
+
+/// At most this many fields are read from one header section.
+pub const MAX_FIELDS: usize = crate::message::header::MAX_FIELDS;
+/// At most this many bytes are read as one header section.
+pub const MAX_HEADER_BYTES: usize = crate::message::header::MAX_HEADER_BYTES;
 
 /// Why a buffer is not an entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,10 +98,18 @@ impl<'a> Entity<'a> {
             fields,
             start,
             header_end,
+            truncated: false,
         };
         loop {
             if pos >= raw.len() {
                 return done(fields, raw.len());
+            }
+            // Bounded: a part of 64 MiB of `a:` lines must not become millions of fields.
+            if fields.len() >= MAX_FIELDS || pos - start > MAX_HEADER_BYTES {
+                return Entity {
+                    truncated: true,
+                    ..done(fields, pos)
+                };
             }
             let eol = memchr::memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i + 1);
             let content = trim_eol(&raw[pos..eol]);

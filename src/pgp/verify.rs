@@ -285,6 +285,16 @@ fn detached_outcomes(
         }
     };
     while let PacketParserResult::Some(pp) = ppr {
+        // A detached signature holds signature packets only: anything else (a compressed
+        // packet of gigabytes, a literal) is refused before its body is read.
+        if !matches!(pp.packet, Packet::Signature(_) | Packet::Marker(_)) {
+            return vec![Outcome::bad(
+                Status::Invalid,
+                HashAlgorithm::SHA256,
+                codes::SIGNATURE_INVALID,
+                format!("the signature part holds a {} packet", pp.packet.tag()),
+            )];
+        }
         match pp.next() {
             Ok((packet, next)) => {
                 if let Packet::Signature(s) = packet {
@@ -559,13 +569,21 @@ pub struct Opened {
 
 /// Decrypts an OpenPGP message (armored or binary) with `keys`, checking signatures inside it
 /// against `keyring`; all or nothing. The error says why, in one line.
-pub fn open(data: &[u8], keys: &[Cert], keyring: &[Cert], now: i64) -> Result<Opened, String> {
+/// The plaintext may not exceed `max_output` bytes: a compressed packet is inflated only that
+/// far (a 6 KB message can hold gigabytes of zeros).
+pub fn open(
+    data: &[u8],
+    keys: &[Cert],
+    keyring: &[Cert],
+    now: i64,
+    max_output: u64,
+) -> Result<Opened, String> {
     let t = system_time(now);
     if keys.is_empty() {
         return Err("the message is encrypted and no key was given".into());
     }
     let helper = Helper::new(keyring, keys, t);
-    match decrypt_message(data, helper) {
+    match decrypt_message(data, helper, max_output) {
         Ok((plaintext, helper)) => Ok(Opened {
             plaintext,
             cipher: helper.cipher.clone().unwrap_or_else(|| "unknown".into()),
@@ -581,11 +599,12 @@ pub fn open(data: &[u8], keys: &[Cert], keyring: &[Cert], now: i64) -> Result<Op
 }
 
 /// Verifies one inline cleartext-signed block (from its BEGIN line through its END line):
-/// its signers and the signed text.
+/// its signers and the signed text (at most `max_output` bytes).
 pub fn verify_inline(
     block: &[u8],
     keyring: &[Cert],
     now: i64,
+    max_output: u64,
 ) -> Result<(Vec<Signer>, Vec<u8>), String> {
     let t = system_time(now);
     let lp = policy::lenient();
@@ -594,7 +613,7 @@ pub fn verify_inline(
     let helper = VerifierBuilder::from_bytes(block)
         .and_then(|b| b.with_policy(&lp, Some(t), helper))
         .and_then(|mut v| {
-            v.read_to_end(&mut content)?;
+            read_bounded(&mut v, &mut content, max_output)?;
             Ok(v.into_helper())
         })
         .map_err(|e| format!("malformed inline PGP signature: {e}"))?;
@@ -609,6 +628,7 @@ pub fn verify_inline(
 pub(crate) fn decrypt_message<'a>(
     data: &[u8],
     helper: Helper<'a>,
+    max_output: u64,
 ) -> std::result::Result<(Vec<u8>, Helper<'a>), (String, bool)> {
     // Sequoia 2.4 panics on a truncated SEIPD v1 packet (parse.rs, `data_consume_hard(..)
     // .unwrap()`), and its armor reader turns a corrupt armor line into a silent truncation:
@@ -624,7 +644,7 @@ pub(crate) fn decrypt_message<'a>(
             .and_then(|b| b.with_policy(&lp, Some(now), helper))
             .map_err(|e| (e.to_string(), None))?;
         let mut plain = Vec::new();
-        if let Err(e) = d.read_to_end(&mut plain) {
+        if let Err(e) = read_bounded(&mut d, &mut plain, max_output) {
             // Integrity failure (MDC/AEAD) surfaces here: drop what was read.
             return Err((e.to_string(), Some(false)));
         }
@@ -641,6 +661,23 @@ pub(crate) fn decrypt_message<'a>(
         Ok(Err((why, key))) => Err((why, key.unwrap_or_else(|| no_key.get()))),
         Err(why) => Err((why, false)),
     }
+}
+
+/// Reads `r` to the end into `out`, failing once more than `max` bytes come out: the check
+/// runs while inflating, so a compression bomb costs at most `max` bytes and the time to
+/// produce them.
+fn read_bounded(r: &mut impl std::io::Read, out: &mut Vec<u8>, max: u64) -> std::io::Result<()> {
+    // Exactly `max` first, then one probe byte: reading `max + 1` at once would let the
+    // vector double past the limit.
+    let n = r.by_ref().take(max).read_to_end(out)?;
+    let mut probe = [0u8; 1];
+    if n as u64 == max && r.read(&mut probe)? > 0 {
+        *out = Vec::new();
+        return Err(std::io::Error::other(format!(
+            "the content exceeds the output limit of {max} bytes"
+        )));
+    }
+    Ok(())
 }
 
 thread_local! {

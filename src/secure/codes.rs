@@ -61,6 +61,8 @@ codes! {
         "a multipart without a boundary, a delimiter or its close delimiter, or a layer that cannot be read";
     NESTING_TOO_DEEP = "nesting-too-deep", "error",
         "more than 8 nested layers or MIME levels";
+    LIMIT_EXCEEDED = "limit-exceeded", "error",
+        "the message expands past a bound: more MIME parts or header fields than allowed, or a layer whose plaintext exceeds the output limit (see Limits)";
     PROTECTED_HEADER_MISMATCH = "protected-header-mismatch", "error",
         "an outer field differs from its RFC 9788 / RFC 8551 §3.1 protected copy";
     PROTECTED_HEADER_MISSING = "protected-header-missing", "warning",

@@ -18,7 +18,7 @@ pub mod outcome;
 pub mod walk;
 
 pub use keys::{Keys, is_openpgp};
-pub use outcome::{Form, Mechanism, SignatureStatus};
+pub use outcome::{Form, Limits, Mechanism, SignatureStatus};
 
 use crate::error::{Error, Result};
 use crate::message::eol::{Eol, to_crlf, to_eol};
@@ -62,8 +62,13 @@ impl Outcome {
 /// Fails only with [`Error::Message`] when the input has no header section; every
 /// cryptographic or structural problem is a status or a finding.
 pub fn verify(message: &[u8], keys: &Keys, now: i64) -> Result<Outcome> {
+    verify_with(message, keys, now, Limits::default())
+}
+
+/// [`verify`] within `limits`.
+pub fn verify_with(message: &[u8], keys: &Keys, now: i64, limits: Limits) -> Result<Outcome> {
     let top = Entity::message(message).map_err(|e| Error::Message(e.to_string()))?;
-    let mut walk = Walk::new(keys, now, false);
+    let mut walk = Walk::new(keys, now, limits, false);
     walk.message(&top);
     Ok(judge(&top, walk))
 }
@@ -204,7 +209,7 @@ fn encryption_report(layers: &[Layer]) -> EncryptionReport {
 /// extracting `verify` hand on).
 pub fn extract(message: &[u8], keys: &Keys, now: i64) -> Result<Option<Vec<u8>>> {
     let top = Entity::message(message).map_err(|e| Error::Message(e.to_string()))?;
-    let mut walk = Walk::new(keys, now, true);
+    let mut walk = Walk::new(keys, now, Limits::default(), true);
     walk.message(&top);
     Ok(walk.plaintext.or(walk.signed_content))
 }
@@ -218,9 +223,14 @@ pub fn extract(message: &[u8], keys: &Keys, now: i64) -> Result<Option<Vec<u8>>>
 /// Fails with [`Error::Message`] when the message is not encrypted, [`Error::NoKey`] when no
 /// key opens it and [`Error::Crypto`] on any other failure; nothing partial is returned.
 pub fn decrypt(message: &[u8], keys: &Keys, now: i64) -> Result<Vec<u8>> {
+    decrypt_with(message, keys, now, Limits::default())
+}
+
+/// [`decrypt`] within `limits`: a plaintext past `limits.max_output` is an error.
+pub fn decrypt_with(message: &[u8], keys: &Keys, now: i64, limits: Limits) -> Result<Vec<u8>> {
     let eol = Eol::detect(message);
     let top = Entity::message(message).map_err(|e| Error::Message(e.to_string()))?;
-    let mut walk = Walk::new(keys, now, true);
+    let mut walk = Walk::new(keys, now, limits, true);
     walk.message(&top);
     let failed = walk
         .layers

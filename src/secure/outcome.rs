@@ -3,6 +3,37 @@
 
 use crate::report::{Finding, Severity};
 
+/// Bounds on what the engine produces from a message: an input within `--max-size` must not
+/// expand into more (design.md §8, no amplification without a bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The largest plaintext or signed content a layer may yield (decrypted, decompressed or
+    /// decoded), checked while it is produced. Default: 64 MiB, the default `--max-size`.
+    pub max_output: u64,
+    /// The most MIME parts the walk splits out of one message. Default: 10,000.
+    pub max_parts: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_output: 64 << 20,
+            max_parts: 10_000,
+        }
+    }
+}
+
+impl Limits {
+    /// Limits whose output bound is `max_size` (the caller's `--max-size`).
+    pub fn with_max_output(max_size: u64) -> Limits {
+        Limits {
+            max_output: max_size,
+            ..Limits::default()
+        }
+    }
+}
+
 /// A protection mechanism.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mechanism {

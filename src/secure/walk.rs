@@ -14,7 +14,7 @@ use super::Keys;
 use super::classify::{self, BEGIN_MESSAGE, BEGIN_SIGNED, Kind};
 use super::codes;
 use super::outcome::{
-    EncryptionLayer, Form, Mechanism, SignatureLayer, Signer, finding, merge_signers,
+    EncryptionLayer, Form, Limits, Mechanism, SignatureLayer, Signer, finding, merge_signers,
 };
 use crate::mime::{ContentType, Entity, multipart};
 use crate::report::{Finding, Severity};
@@ -68,6 +68,9 @@ pub struct Duplicate {
 pub struct Walk<'k> {
     keys: &'k Keys,
     now: i64,
+    limits: Limits,
+    /// MIME parts split out so far (bounded by `limits.max_parts`).
+    parts: usize,
     trust: OnceCell<smime::Trust>,
     keep_plaintext: bool,
     /// The layers, outermost first.
@@ -89,10 +92,12 @@ pub struct Walk<'k> {
 
 impl<'k> Walk<'k> {
     /// A walk with `keys` at time `now`; `keep_plaintext` keeps the first decrypted plaintext.
-    pub fn new(keys: &'k Keys, now: i64, keep_plaintext: bool) -> Self {
+    pub fn new(keys: &'k Keys, now: i64, limits: Limits, keep_plaintext: bool) -> Self {
         Walk {
             keys,
             now,
+            limits,
+            parts: 0,
             trust: OnceCell::new(),
             keep_plaintext,
             layers: Vec::new(),
@@ -115,6 +120,8 @@ impl<'k> Walk<'k> {
     }
 
     /// Walks the message whose top entity is `top`.
+    ///
+    /// The header-field bound of the MIME reader is checked on every entity read.
     pub fn message(&mut self, top: &Entity<'_>) {
         self.strict_fields(top);
         self.record_duplicates(top);
@@ -124,6 +131,16 @@ impl<'k> Walk<'k> {
     /// Two Content-Type, MIME-Version or From fields in one header section: an error, never a
     /// choice between them (design.md §8).
     fn strict_fields(&mut self, ent: &Entity<'_>) {
+        if ent.truncated {
+            self.error(
+                codes::LIMIT_EXCEEDED,
+                format!(
+                    "a header section with more than {} fields or {} bytes",
+                    crate::mime::MAX_FIELDS,
+                    crate::mime::MAX_HEADER_BYTES
+                ),
+            );
+        }
         for name in ONCE_STRICT {
             let n = ent.count(name);
             if n > 1 {
@@ -301,6 +318,14 @@ impl<'k> Walk<'k> {
             self.error(
                 codes::STRUCTURE_MALFORMED,
                 format!("{} without any delimiter", ct.mime),
+            );
+            return None;
+        }
+        self.parts += mp.parts.len();
+        if self.parts > self.limits.max_parts {
+            self.error(
+                codes::LIMIT_EXCEEDED,
+                format!("more than {} MIME parts", self.limits.max_parts),
             );
             return None;
         }
@@ -575,6 +600,7 @@ impl<'k> Walk<'k> {
             &self.keys.pgp_secret,
             &self.keys.pgp_keyring,
             self.now,
+            self.limits.max_output,
         ) {
             Ok(o) => self.decrypted(Mechanism::OpenPgp, o.cipher, o.plaintext, o.signers, depth),
             Err(why) => self.failed(Mechanism::OpenPgp, why),
@@ -642,7 +668,12 @@ impl<'k> Walk<'k> {
                 Severity::Warning,
                 "inline PGP: the signature covers the body text only, no header field",
             ));
-            let signers = match pgp::verify_inline(block, &self.keys.pgp_keyring, self.now) {
+            let signers = match pgp::verify_inline(
+                block,
+                &self.keys.pgp_keyring,
+                self.now,
+                self.limits.max_output,
+            ) {
                 Ok((signers, content)) => {
                     if self.keep_plaintext && self.signed_content.is_none() {
                         self.signed_content = Some(content);
@@ -658,6 +689,7 @@ impl<'k> Walk<'k> {
                 &self.keys.pgp_secret,
                 &self.keys.pgp_keyring,
                 self.now,
+                self.limits.max_output,
             ) {
                 Ok(o) => {
                     self.layers.push(Layer::Encryption(EncryptionLayer {

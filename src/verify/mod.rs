@@ -43,6 +43,8 @@ pub struct VerifyOptions {
     /// A correspondence type the verifying agent demands at least (selected from its own usage
     /// and context).
     pub floor: Option<String>,
+    /// Bounds on what protection layers may expand into (plaintext size, MIME parts).
+    pub limits: crate::secure::Limits,
 }
 
 impl Default for VerifyOptions {
@@ -55,6 +57,7 @@ impl Default for VerifyOptions {
             keys: None,
             now: 0,
             floor: None,
+            limits: crate::secure::Limits::default(),
         }
     }
 }
@@ -274,7 +277,7 @@ fn check_protection(
 ) -> Option<crate::secure::Outcome> {
     let none = crate::secure::Keys::default();
     let keys = opts.keys.as_deref().unwrap_or(&none);
-    match crate::secure::verify(message.bytes(), keys, opts.now) {
+    match crate::secure::verify_with(message.bytes(), keys, opts.now, opts.limits) {
         Ok(o) => {
             report.signature = Some(o.signature.clone());
             report.encryption = Some(o.encryption.clone());
