@@ -27,6 +27,9 @@ pub enum ErrorClass {
     Io,
     /// May succeed later (75).
     TempFail,
+    /// A private key cannot be used: it needs a passphrase and none was given, or the
+    /// passphrase is wrong (77, EX_NOPERM).
+    KeyLocked,
     /// Profile, key material or configuration unusable (78).
     Config,
 }
@@ -108,6 +111,17 @@ pub enum Error {
     /// Key material is present but unusable.
     #[error("{0}")]
     Key(String),
+    /// A private key is passphrase-protected and no passphrase was given. Carries the name of
+    /// the file (as the caller named it), so a terminal front end can ask for that key.
+    #[error(
+        "{0}: the private key is passphrase-protected and no passphrase was given\nhint: give \
+         the passphrase with --passphrase-file FILE or --passphrase-fd N, or run ximf on a \
+         terminal to be asked for it"
+    )]
+    NeedPassphrase(String),
+    /// The passphrase given does not unlock a private key (the file's name).
+    #[error("{0}: the passphrase does not unlock the private key (wrong passphrase)")]
+    WrongPassphrase(String),
     /// A cryptographic operation failed on the input.
     #[error("{0}")]
     Crypto(String),
@@ -137,6 +151,7 @@ impl Error {
             Error::NoKey(_) => ErrorClass::NoUser,
             Error::Unavailable(_) => ErrorClass::Unavailable,
             Error::TempFail(_) => ErrorClass::TempFail,
+            Error::NeedPassphrase(_) | Error::WrongPassphrase(_) => ErrorClass::KeyLocked,
             Error::Internal(_) => ErrorClass::Software,
         }
     }

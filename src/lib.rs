@@ -29,7 +29,10 @@
 //! - [`policy`]: the correspondence model — usage × context selects a type
 //!   ([`policy::select`]), whose requirements each agent enforces ([`policy::enforce`]); the
 //!   no-downgrade rule on verification.
-//! - [`sendmail`]: the mutt `$sendmail` drop-in — sendmail argv, config, dead letter, handing the
+//! - [`config`]: the one configuration file every command reads (profile, identities, trust,
+//!   certificate directory, sendmail settings), where it is looked for, `~`/`$HOME` in paths,
+//!   and the effective settings with their sources (`ximf config show`).
+//! - [`sendmail`]: the mutt `$sendmail` drop-in — sendmail argv, dead letter, handing the
 //!   finished message to the real sendmail.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
 //! - [`error`]: the one error type, whose [`error::ErrorClass`] decides the exit status.
@@ -38,6 +41,7 @@
 
 pub mod check;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod message;
 pub mod mime;

@@ -21,6 +21,7 @@ pub fn code(class: ErrorClass) -> u8 {
         ErrorClass::CantCreate => 73,
         ErrorClass::Io => 74,
         ErrorClass::TempFail => 75,
+        ErrorClass::KeyLocked => 77,
         ErrorClass::Config => 78,
     }
 }
@@ -47,5 +48,9 @@ pub const TABLE: &[(u8, &str)] = &[
     (73, "cannot create the output file (-o)"),
     (74, "I/O error on output"),
     (75, "temporary failure (a caller may retry)"),
+    (
+        77,
+        "a private key cannot be used: no passphrase was given for an encrypted key, or it is wrong",
+    ),
     (78, "profile or configuration error"),
 ];

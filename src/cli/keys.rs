@@ -1,77 +1,91 @@
 //! The KEYS flags every crypto-capable command takes (design.md §2).
 
 use std::path::PathBuf;
+use ximf::config::Config;
 use ximf::policy::select::{Context, select};
 use ximf::policy::{CorrespondenceType, Model};
 
 /// Keys and certificates; type is detected from content.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct KeyArgs {
-    /// Signer or decryption private key (PKCS#8/PKCS#1/SEC1 PEM or DER, or an OpenPGP TSK)
-    #[arg(long, value_name = "FILE")]
+    /// Signer or decryption private key: PKCS#8/PKCS#1/SEC1 PEM or DER (encrypted or not),
+    /// PKCS#12 (.p12/.pfx, key and certificate chain in one file) or an OpenPGP secret key
+    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
     pub key: Vec<PathBuf>,
     /// The signer's X.509 certificate and chain
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
     pub cert: Vec<PathBuf>,
     /// A recipient's X.509 certificate or OpenPGP cert
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
     pub recipient: Vec<PathBuf>,
-    /// X.509 trust anchors (PEM bundle)
-    #[arg(long, value_name = "FILE")]
+    /// X.509 trust anchors (PEM bundle), in addition to the system CA store
+    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
     pub ca: Vec<PathBuf>,
     /// Trusted OpenPGP certs
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
     pub keyring: Vec<PathBuf>,
-    /// Configuration file: its identities' keys and certificates and its trust anchors are
-    /// used too (default: $XIMF_CONFIG, when set)
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Read the passphrase of encrypted private keys (PKCS#8, PKCS#12, OpenPGP) from the first
+    /// line of FILE
+    #[arg(
+        long,
+        value_name = "FILE",
+        value_parser = super::config::path,
+        conflicts_with = "passphrase_fd"
+    )]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the passphrase of encrypted private keys from file descriptor N (first line)
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Do not trust the system CA store: only --ca and the config's trust.ca anchor S/MIME
+    /// signers
+    #[arg(long)]
+    pub no_system_ca: bool,
 }
 
 impl KeyArgs {
-    /// Reads every file and sorts the material by kind (detected from content). A config file
-    /// (`--config`, else `$XIMF_CONFIG`) adds its identities' keys and certificates (own keys,
-    /// for signing and decryption; recipients are never taken from it here) and its anchors.
-    pub fn load(&self) -> ximf::Result<ximf::protect::Keys> {
-        self.load_for(&[])
+    /// Reads every file and sorts the material by kind (detected from content). The
+    /// configuration `c` adds its identities' keys and certificates (own keys, for signing and
+    /// decryption; recipients are never taken from it here) and its trust; the system CA store
+    /// is used unless `--no-system-ca` or `trust.system_ca = false`.
+    pub fn load(&self, c: &Config) -> ximf::Result<ximf::protect::Keys> {
+        self.load_for(c, &[])
     }
 
     /// [`KeyArgs::load`], and the config's identity certificate of each of `recipients` is a
     /// recipient certificate too, as in `ximf sendmail`.
-    pub fn load_for(&self, recipients: &[String]) -> ximf::Result<ximf::protect::Keys> {
-        let (mut key, mut cert) = (self.key.clone(), self.cert.clone());
+    pub fn load_for(&self, c: &Config, recipients: &[String]) -> ximf::Result<ximf::protect::Keys> {
+        let (key, mut cert) = (self.key.clone(), self.cert.clone());
         let mut recipient = self.recipient.clone();
         let (mut ca, mut keyring) = (self.ca.clone(), self.keyring.clone());
-        let config = self.config.clone().or_else(|| {
-            std::env::var_os("XIMF_CONFIG")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-        if let Some(path) = config {
-            let home = std::env::var_os("HOME").map(PathBuf::from);
-            let c = ximf::sendmail::config::Config::load(&path, home.as_deref())?;
-            for id in c.identities.values() {
-                key.extend(id.key.iter().cloned());
-                cert.extend(id.cert.iter().cloned());
-            }
-            for r in recipients {
-                if let Some(id) = c.identity(r) {
-                    recipient.extend(id.cert.iter().cloned());
-                }
-            }
-            ca.extend(c.trust.ca.iter().cloned());
-            keyring.extend(c.trust.keyring.iter().cloned());
+        // The identities' keys are optional: see passphrase::load_keys.
+        let mut config_key = Vec::new();
+        for id in c.identities.values() {
+            config_key.extend(id.key.iter().cloned());
+            cert.extend(id.cert.iter().cloned());
         }
-        let read = |v: &[PathBuf]| -> ximf::Result<Vec<Vec<u8>>> {
-            v.iter().map(|p| super::io::read_file(p)).collect()
+        for r in recipients {
+            if let Some(id) = c.identity(r) {
+                recipient.extend(id.cert.iter().cloned());
+            }
+        }
+        ca.extend(c.trust.ca.iter().cloned());
+        keyring.extend(c.trust.keyring.iter().cloned());
+        let system_ca = !self.no_system_ca && c.system_ca();
+        let paths = super::passphrase::Paths {
+            key,
+            config_key,
+            cert,
+            recipient,
+            ca,
+            keyring,
         };
-        ximf::protect::Keys::load(
-            &read(&key)?,
-            &read(&cert)?,
-            &read(&recipient)?,
-            &read(&ca)?,
-            &read(&keyring)?,
-        )
+        let source = super::passphrase::Source {
+            file: self.passphrase_file.clone(),
+            fd: self.passphrase_fd,
+        };
+        let mut keys = super::passphrase::load_keys(&paths, &source)?;
+        keys.system_ca = system_ca;
+        Ok(keys)
     }
 }
 
@@ -84,13 +98,30 @@ pub struct PolicyArgs {
     /// A context fact, KEY=VALUE (repeat); $XIMF_CONTEXT gives defaults
     #[arg(long, value_name = "K=V")]
     pub context: Vec<String>,
+    /// The config's `[context]`, below `$XIMF_CONTEXT` and `--context`.
+    #[arg(skip)]
+    pub defaults: Vec<String>,
 }
 
 impl PolicyArgs {
-    /// The context: `$XIMF_CONTEXT`, then `--context` flags, then automatic `time` and `os`.
+    /// The config's `usage` when `--usage` is not given, and its `[context]` as defaults.
+    pub fn with_config(mut self, c: &Config) -> PolicyArgs {
+        self.usage = self.usage.or_else(|| c.usage.clone());
+        self.defaults = c.context_items();
+        self
+    }
+
+    /// The context: the config's `[context]`, then `$XIMF_CONTEXT`, then `--context` flags,
+    /// then automatic `time` and `os`.
     pub fn context(&self, now: i64) -> ximf::Result<Context> {
-        let env = std::env::var("XIMF_CONTEXT").ok();
-        Ok(Context::build(env.as_deref(), &self.context)?.with_defaults(now, std::env::consts::OS))
+        let env = std::env::var("XIMF_CONTEXT").unwrap_or_default();
+        let env = env.split(',').filter(|s| !s.trim().is_empty());
+        let items: Vec<String> = (self.defaults.iter().map(String::as_str))
+            .chain(env)
+            .chain(self.context.iter().map(String::as_str))
+            .map(str::to_owned)
+            .collect();
+        Ok(Context::build(None, &items)?.with_defaults(now, std::env::consts::OS))
     }
 
     /// The correspondence type selected by `--usage` and the context, acting as `agent`; none

@@ -1,10 +1,12 @@
 //! The command line: flags → library calls, results → exit status. Handlers stay thin; the
 //! logic lives in the library (style.md §4).
 
+mod config;
 mod exit;
 mod generate;
 mod io;
 mod keys;
+mod passphrase;
 mod profile;
 mod protect;
 mod sendmail;
@@ -27,8 +29,12 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Profile: an XIMF instance file, a catalog, or a directory holding one [default: built-in]
-    #[arg(short = 'p', long, global = true, value_name = "PROFILE")]
+    #[arg(short = 'p', long, global = true, value_name = "PROFILE", value_parser = config::path)]
     profile: Option<PathBuf>,
+    /// Configuration file [default: $XIMF_CONFIG, else $XDG_CONFIG_HOME/ximf/config.toml,
+    /// else /etc/ximf/config.toml]
+    #[arg(long, global = true, value_name = "FILE", value_parser = config::path)]
+    config: Option<PathBuf>,
     /// Output format of reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -45,7 +51,8 @@ pub struct Cli {
 
 const EXIT_HELP: &str = "Exit status: 0 done/conforming, 1 not conforming, 64 usage, 65 bad input \
 message or value, 66 no input, 67 no key, 69 sendmail unavailable, 70 internal error, 73 cannot \
-create output, 74 I/O error, 75 temporary failure, 78 profile or configuration error.";
+create output, 74 I/O error, 75 temporary failure, 77 private key locked (no or wrong \
+passphrase), 78 profile or configuration error.";
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +78,9 @@ enum Command {
     Decrypt(protect::DecryptArgs),
     /// Stamp, check and send a message through the real sendmail (a drop-in $sendmail for mutt)
     Sendmail(Box<sendmail::Args>),
+    /// Show the effective configuration
+    #[command(subcommand)]
+    Config(config::Command),
     /// Generate the man pages or a shell completion script
     #[command(subcommand, hide = true)]
     Generate(generate::Command),
@@ -88,6 +98,8 @@ pub enum Outcome {
 pub struct Ctx {
     /// The `-p` profile path, if given.
     pub profile: Option<PathBuf>,
+    /// The configuration file in use (empty for `profile` and `generate`, which read none).
+    pub config: ximf::config::Located,
     /// Report format.
     pub format: Format,
     /// Unix time standing for "now".
@@ -103,9 +115,11 @@ impl Ctx {
         Ok(self.load(path)?.profile)
     }
 
-    /// Loads the profile and the correspondence models that stand beside it.
+    /// Loads the profile (`path`, else `-p`, else the config's `profile`) and the
+    /// correspondence models that stand beside it.
     pub fn load(&self, path: Option<&Path>) -> Result<Loaded> {
-        let Some(p) = path.or(self.profile.as_deref()) else {
+        let configured = self.config.config.profile.as_deref();
+        let Some(p) = path.or(self.profile.as_deref()).or(configured) else {
             return Ok(Loaded {
                 profile: ximf::profile::builtin(),
                 models: Vec::new(),
@@ -195,8 +209,22 @@ fn run() -> u8 {
         },
         None => ximf::clock::Clock::now(&ximf::clock::SystemClock),
     };
+    // Every command that can use the configuration reads it, so a broken file fails them
+    // alike (78); profile lint/show/list and generate work on what they are given.
+    let config = match &cli.command {
+        Command::Profile(_) | Command::Generate(_) => Ok(ximf::config::Located::default()),
+        _ => config::load(cli.config.as_deref()),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            report_error(name, &e, cli.quiet);
+            return exit::code(e.class());
+        }
+    };
     let ctx = Ctx {
         profile: cli.profile,
+        config,
         format: cli.format,
         now,
         max_size: cli.max_size,
@@ -212,6 +240,7 @@ fn run() -> u8 {
             "put ximf's flags after 'sendmail'\nhint: ximf sendmail -p PROFILE ... -- RECIPIENT"
                 .into(),
         )),
+        Command::Config(c) => config::run(c, &ctx),
         Command::Generate(c) => generate::run(c),
     };
     match result {
@@ -232,6 +261,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Verify(_) => "verify",
         Command::Decrypt(_) => "decrypt",
         Command::Sendmail(_) => "sendmail",
+        Command::Config(_) => "config",
         Command::Generate(_) => "generate",
     }
 }
@@ -285,13 +315,13 @@ fn clap_error(e: clap::Error) -> u8 {
 
 /// The subcommand named on the command line, skipping global flags and their values.
 fn command_in_argv() -> Option<String> {
-    const COMMANDS: [&str; 6] = [
-        "profile", "stamp", "protect", "verify", "decrypt", "sendmail",
+    const COMMANDS: [&str; 7] = [
+        "profile", "stamp", "protect", "verify", "decrypt", "sendmail", "config",
     ];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "-p" | "--profile" | "--format" | "--max-size" | "--now" => {
+            "-p" | "--profile" | "--config" | "--format" | "--max-size" | "--now" => {
                 args.next();
             }
             s if s.starts_with('-') => {}

@@ -10,7 +10,7 @@ use ximf::protect::Mechanism;
 /// Sign and/or encrypt a message as its correspondence type demands
 ///
 /// --sign, --encrypt and --mechanism add demands for profiles without a policy; they never
-/// weaken one.
+/// weaken one. The config's sign, encrypt, mechanism, usage and [context] count as these flags.
 #[derive(Debug, clap::Args)]
 pub struct ProtectArgs {
     /// Sign the message
@@ -28,9 +28,10 @@ pub struct ProtectArgs {
     #[command(flatten)]
     keys: KeyArgs,
     /// Write the protected message here instead of stdout (atomically)
-    #[arg(short, long, value_name = "OUT")]
+    #[arg(short, long, value_name = "OUT", value_parser = super::config::path)]
     output: Option<PathBuf>,
     /// The message (default: stdin)
+    #[arg(value_parser = super::config::path)]
     file: Option<PathBuf>,
 }
 
@@ -40,9 +41,10 @@ pub struct DecryptArgs {
     #[command(flatten)]
     keys: KeyArgs,
     /// Write the decrypted message here instead of stdout (atomically)
-    #[arg(short, long, value_name = "OUT")]
+    #[arg(short, long, value_name = "OUT", value_parser = super::config::path)]
     output: Option<PathBuf>,
     /// The message (default: stdin)
+    #[arg(value_parser = super::config::path)]
     file: Option<PathBuf>,
 }
 
@@ -54,7 +56,8 @@ pub fn run_protect(args: ProtectArgs, ctx: &Ctx) -> Result<Outcome> {
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let message = Message::parse(bytes)?;
     let recipients = ximf::policy::enforce::Recipients::of(&message, &[]).addresses;
-    let keys = args.keys.load_for(&recipients)?;
+    let config = &ctx.config.config;
+    let keys = args.keys.load_for(config, &recipients)?;
     let instance = match message.value(ximf::stamp::NAME_FIELD).as_deref() {
         Some(n) => Some(super::verify::pick_instance(&loaded.profile, Some(n))?),
         None => None,
@@ -63,14 +66,19 @@ pub fn run_protect(args: ProtectArgs, ctx: &Ctx) -> Result<Outcome> {
         Some(i) => loaded.model(i)?,
         None => ximf::policy::Model::default(),
     };
-    let selected = args.policy.select(&model, ctx.now, "mua")?;
-    let mechanism = args.mechanism.as_deref().and_then(Mechanism::parse);
+    let policy = args.policy.clone().with_config(config);
+    let selected = policy.select(&model, ctx.now, "mua")?;
+    let mechanism = (args.mechanism.as_deref())
+        .or(config.mechanism.as_deref())
+        .and_then(Mechanism::parse);
+    let sign = args.sign || config.sign == Some(true);
+    let encrypt = args.encrypt || config.encrypt == Some(true);
     let (message, demands) = ximf::protect::plan(
         message,
         instance,
         &model,
         selected,
-        (args.sign, args.encrypt, mechanism),
+        (sign, encrypt, mechanism),
     )?;
     let out = ximf::protect::protect(&message, &demands, &keys, ctx.now)?;
     super::emit_message(args.output.as_deref(), &out)?;
@@ -80,7 +88,7 @@ pub fn run_protect(args: ProtectArgs, ctx: &Ctx) -> Result<Outcome> {
 /// Runs `decrypt`.
 pub fn run_decrypt(args: DecryptArgs, ctx: &Ctx) -> Result<Outcome> {
     super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
-    let keys = args.keys.load()?;
+    let keys = args.keys.load(&ctx.config.config)?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     // The engine reads the message itself (an mbox `From ` line included, as verify does).
     let out = ximf::protect::decrypt(&bytes, &keys, ctx.now)?;

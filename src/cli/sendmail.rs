@@ -14,14 +14,14 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use ximf::config::Config;
 use ximf::sendmail::argv::{self, Invocation};
-use ximf::sendmail::config::Config;
 use ximf::sendmail::deliver::{self, DeliverOptions, Handoff};
 use ximf::sendmail::{Request, dead_letter};
 use ximf::{Error, Result};
 
 /// The real sendmail when neither `--sendmail-command` nor the config names one.
-const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
+pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 /// Set in the real sendmail's environment: if it is ximf again, we would loop.
 const DEPTH_VAR: &str = "XIMF_SENDMAIL_DEPTH";
 
@@ -39,7 +39,7 @@ const DEPTH_VAR: &str = "XIMF_SENDMAIL_DEPTH";
     after_help = "Examples:\n  mutt: set sendmail=\"ximf sendmail -p /etc/ximf --config ~/.config/ximf/config.toml\"\n  \
     ximf sendmail --set X-XIMF-Primary-Precedence=routine -oi -t < msg.eml\n\n\
     Config: --config FILE, else $XIMF_CONFIG, else $XDG_CONFIG_HOME/ximf/config.toml \
-    (~/.config/ximf/config.toml). Dead letter: --dead-letter, else the config's dead_letter, \
+    (~/.config/ximf/config.toml), else /etc/ximf/config.toml. Dead letter: --dead-letter, else the config's dead_letter, \
     else ~/dead.letter."
 )]
 // Documentation only: the hand parser fills ximf::sendmail::argv::Options instead.
@@ -151,7 +151,7 @@ pub fn intercept(argv: &[OsString]) -> Option<u8> {
                 globals.extend(argv[i + 1..].iter().cloned());
                 return Some(run(&globals));
             }
-            "-p" | "--profile" | "--max-size" | "--now" => {
+            "-p" | "--profile" | "--config" | "--max-size" | "--now" => {
                 globals.push(word.clone());
                 globals.push(argv.get(i + 1)?.clone());
                 i += 2;
@@ -162,7 +162,7 @@ pub fn intercept(argv: &[OsString]) -> Option<u8> {
                 i += 1;
             }
             _ if w.starts_with("--format=") => i += 1,
-            _ if ["--profile=", "--max-size=", "--now="]
+            _ if ["--profile=", "--config=", "--max-size=", "--now="]
                 .iter()
                 .any(|p| w.starts_with(p))
                 || (w.starts_with("-p") && !w.starts_with("--")) =>
@@ -179,45 +179,51 @@ pub fn intercept(argv: &[OsString]) -> Option<u8> {
 /// What the process environment says; read once, here, because the library never reads it.
 struct Env {
     home: Option<PathBuf>,
-    config: Option<PathBuf>,
-    implicit_config: Option<PathBuf>,
     looping: bool,
 }
 
 impl Env {
     fn read() -> Env {
-        let var = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let home = var("HOME");
-        let implicit_config = var("XDG_CONFIG_HOME")
-            .or_else(|| home.as_ref().map(|h| h.join(".config")))
-            .map(|d| d.join("ximf/config.toml"));
         Env {
-            config: var("XIMF_CONFIG"),
-            implicit_config,
+            home: super::config::home(),
             looping: std::env::var_os(DEPTH_VAR).is_some(),
-            home,
         }
     }
 
-    /// `--config`, else `$XIMF_CONFIG` (both must exist), else the XDG file if it exists.
+    /// The one configuration every command reads ([`super::config::load`]).
     fn load_config(&self, flag: Option<&Path>) -> Result<Config> {
-        match flag.or(self.config.as_deref()) {
-            Some(p) => Config::load(p, self.home.as_deref()),
-            None => match &self.implicit_config {
-                Some(p) if p.exists() => Config::load(p, self.home.as_deref()),
-                _ => Ok(Config::default()),
-            },
-        }
+        Ok(super::config::load(flag)?.config)
     }
+}
+
+/// `~` and `$HOME` in the path options, as clap's value parser does for the other commands:
+/// mutt runs `$sendmail` without a shell.
+fn expand_paths(mut inv: Invocation, home: Option<&Path>) -> Result<Invocation> {
+    let o = &mut inv.options;
+    let fix = |p: &mut PathBuf| -> Result<()> {
+        *p = ximf::config::expand(p, home).map_err(Error::Usage)?;
+        Ok(())
+    };
+    let singles = [&mut o.profile, &mut o.config, &mut o.dead_letter];
+    for p in singles.into_iter().flatten() {
+        fix(p)?;
+    }
+    let lists = [
+        &mut o.key,
+        &mut o.cert,
+        &mut o.recipient,
+        &mut o.ca,
+        &mut o.keyring,
+    ];
+    for p in lists.into_iter().flatten() {
+        fix(p)?;
+    }
+    Ok(inv)
 }
 
 fn run(args: &[OsString]) -> u8 {
     let env = Env::read();
-    let parsed = argv::parse(args);
+    let parsed = argv::parse(args).and_then(|inv| expand_paths(inv, env.home.as_deref()));
     if let Ok(inv) = &parsed
         && inv.options.help
     {
@@ -326,8 +332,8 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8], now: i64) 
     req.default_sets = config.set_pairs();
     req.compat = !o.no_compat;
     req.usage = o.usage.clone().or_else(|| config.usage.clone());
-    req.sign = o.sign || config.sign;
-    req.encrypt = o.encrypt || config.encrypt;
+    req.sign = o.sign || config.sign == Some(true);
+    req.encrypt = o.encrypt || config.encrypt == Some(true);
     req.mechanism = o.mechanism.clone().or_else(|| config.mechanism.clone());
     req.now = now;
     // Context: the config's [context], then $XIMF_CONTEXT, then --context; time and os last.
@@ -393,19 +399,24 @@ fn keys_for(
             recipient.extend(id.cert.iter().cloned());
         }
     }
-    let read = |v: &[PathBuf]| -> Result<Vec<Vec<u8>>> {
-        v.iter().map(|p| super::io::read_file(p)).collect()
+    let paths = super::passphrase::Paths {
+        key,
+        config_key: Vec::new(),
+        cert,
+        recipient,
+        ca,
+        keyring,
     };
-    ximf::protect::Keys::load(
-        &read(&key)?,
-        &read(&cert)?,
-        &read(&recipient)?,
-        &read(&ca)?,
-        &read(&keyring)?,
-    )
+    let source = super::passphrase::Source {
+        file: o.passphrase_file.clone(),
+        fd: o.passphrase_fd,
+    };
+    let mut keys = super::passphrase::load_keys(&paths, &source)?;
+    keys.system_ca = !o.no_system_ca && config.system_ca();
+    Ok(keys)
 }
 
-fn lookup<'c>(config: &'c Config, addr: &str) -> Option<&'c ximf::sendmail::config::Identity> {
+fn lookup<'c>(config: &'c Config, addr: &str) -> Option<&'c ximf::config::Identity> {
     config
         .identities
         .iter()

@@ -20,7 +20,8 @@ use ximf::{Error, Result};
     --set X-XIMF-Privacy-Mark=amoco-maximum --set X-XIMF-Primary-Precedence=routine msg.eml"
 )]
 pub struct Args {
-    /// The instance to stamp with [default: the profile's first non-plain instance]
+    /// The instance to stamp with [default: the config's instance, else the profile's first
+    /// non-plain instance]
     #[arg(long, value_name = "NAME")]
     instance: Option<String>,
     /// A header value, HEADER=VALUE (repeat)
@@ -32,9 +33,10 @@ pub struct Args {
     #[command(flatten)]
     policy: PolicyArgs,
     /// Write the stamped message here instead of stdout (atomically)
-    #[arg(short, long, value_name = "OUT")]
+    #[arg(short, long, value_name = "OUT", value_parser = super::config::path)]
     output: Option<PathBuf>,
     /// The message (default: stdin)
+    #[arg(value_parser = super::config::path)]
     file: Option<PathBuf>,
 }
 
@@ -55,9 +57,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     let sets = parse_sets(&args.sets)?;
     super::io::check_distinct(args.file.as_deref(), args.output.as_deref())?;
     let loaded = ctx.load(None)?;
-    let instance = super::verify::pick_instance(&loaded.profile, args.instance.as_deref())?;
+    let config = &ctx.config.config;
+    let name = args.instance.as_deref().or(config.instance.as_deref());
+    let instance = super::verify::pick_instance(&loaded.profile, name)?;
     let model = loaded.model(instance)?;
-    let chosen = args.policy.select(&model, ctx.now, "mua")?;
+    let policy = args.policy.clone().with_config(config);
+    let chosen = policy.select(&model, ctx.now, "mua")?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     let message = Message::parse(bytes)?;
     let mut opts = StampOptions::default();

@@ -41,10 +41,11 @@ pub struct Args {
     #[command(flatten)]
     keys: KeyArgs,
     /// Write the annotated message here instead of stdout (atomically)
-    #[arg(short, long, value_name = "OUT", requires = "annotate")]
+    #[arg(short, long, value_name = "OUT", requires = "annotate", value_parser = super::config::path)]
     output: Option<PathBuf>,
     /// The message (default: stdin); several files, a directory or a maildir are verified in
     /// one process on every core, one report line (or JSON object) per message
+    #[arg(value_parser = super::config::path)]
     files: Vec<PathBuf>,
 }
 
@@ -84,7 +85,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     if let Some(n) = &args.instance {
         pick_instance(&loaded.profile, Some(n))?;
     }
-    let keys = std::sync::Arc::new(args.keys.load()?);
+    let keys = std::sync::Arc::new(args.keys.load(&ctx.config.config)?);
     let bytes = super::io::read_input(file.as_deref(), ctx.max_size)?;
     let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
     // procmail as a delivery agent hands its filters the mbox `From ` line it keeps in front of
@@ -182,7 +183,7 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
     if let Some(n) = &args.instance {
         pick_instance(&loaded.profile, Some(n))?;
     }
-    let keys = std::sync::Arc::new(args.keys.load()?);
+    let keys = std::sync::Arc::new(args.keys.load(&ctx.config.config)?);
     let files = super::io::expand_inputs(&args.files)?;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let results = ximf::verify::batch::parallel_map(&files, workers, |path| {

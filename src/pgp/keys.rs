@@ -3,14 +3,17 @@
 use std::time::SystemTime;
 
 use openpgp::Cert;
+use openpgp::Packet;
 use openpgp::cert::CertParser;
-use openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation;
+use openpgp::cert::amalgamation::key::{PrimaryKey, ValidErasedKeyAmalgamation};
+use openpgp::crypto::{Password, S2K};
 use openpgp::packet::Key;
-use openpgp::packet::key::{PublicParts, SecretParts, UnspecifiedRole};
+use openpgp::packet::key::{PublicParts, SecretKeyMaterial, SecretParts, UnspecifiedRole};
 use openpgp::parse::Parse;
 use openpgp::policy::Policy;
 use sequoia_openpgp as openpgp;
 
+use crate::secure::Passphrase;
 use crate::{Error, Result};
 
 /// Reads every certificate or TSK in `data`: armored or binary, one cert or a keyring.
@@ -26,6 +29,55 @@ pub fn load_keys(data: &[u8]) -> Result<Vec<Cert>> {
         return Err(Error::Key("no OpenPGP certificate found".into()));
     }
     Ok(certs)
+}
+
+/// Decrypts the secret key material of `tsk` (called `name` in errors) with `passphrase`,
+/// so that the signing and decryption code downstream sees plain secret keys.
+///
+/// Keys whose secrets are not encrypted are left as they are, and so are GnuPG's secret-key
+/// stubs (`gnu-dummy` S2K: the secret lives on a smartcard or was not exported). When a key
+/// decrypts with the passphrase, others that do not (a subkey with its own passphrase) stay
+/// locked and simply go unused.
+///
+/// Fails with [`Error::NeedPassphrase`] when some secret is encrypted and no passphrase was
+/// given, and with [`Error::WrongPassphrase`] when it unlocks none of them.
+pub fn unlock(tsk: Cert, name: &str, passphrase: Option<&Passphrase>) -> Result<Cert> {
+    let locked: Vec<(bool, Key<SecretParts, UnspecifiedRole>)> = tsk
+        .keys()
+        .secret()
+        .filter(|ka| match ka.key().optional_secret() {
+            Some(SecretKeyMaterial::Encrypted(e)) => {
+                !matches!(e.s2k(), S2K::Private { .. } | S2K::Unknown { .. })
+            }
+            _ => false,
+        })
+        .map(|ka| (ka.primary(), ka.key().clone()))
+        .collect();
+    if locked.is_empty() {
+        return Ok(tsk);
+    }
+    let Some(passphrase) = passphrase else {
+        return Err(Error::NeedPassphrase(name.to_owned()));
+    };
+    let password = Password::from(passphrase.as_str());
+    let mut packets: Vec<Packet> = Vec::new();
+    for (primary, key) in locked {
+        let Ok(key) = key.decrypt_secret(&password) else {
+            continue;
+        };
+        packets.push(if primary {
+            key.role_into_primary().into()
+        } else {
+            key.role_into_subordinate().into()
+        });
+    }
+    if packets.is_empty() {
+        return Err(Error::WrongPassphrase(name.to_owned()));
+    }
+    // Same public keys, now with plain secrets: the merge keeps the new packets.
+    tsk.insert_packets(packets)
+        .map(|(cert, _)| cert)
+        .map_err(|e| Error::Key(format!("{name}: cannot use the unlocked key: {e}")))
 }
 
 /// The e-mail addresses of `cert`'s User IDs (lower-cased), primary first.
@@ -104,6 +156,34 @@ pub(crate) fn encryption_keys<'a>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unlock_decrypts_every_secret_with_the_passphrase() {
+        use openpgp::cert::CertBuilder;
+        let (tsk, _) = CertBuilder::general_purpose(Some("Carol <carol@example.org>"))
+            .set_password(Some("pw".into()))
+            .generate()
+            .unwrap();
+        let locked = |c: &Cert| {
+            c.keys()
+                .secret()
+                .filter(|k| !k.key().has_unencrypted_secret())
+                .count()
+        };
+        assert!(locked(&tsk) > 0);
+        assert!(matches!(
+            unlock(tsk.clone(), "k", None),
+            Err(Error::NeedPassphrase(n)) if n == "k"
+        ));
+        assert!(matches!(
+            unlock(tsk.clone(), "k", Some(&Passphrase::new("nope"))),
+            Err(Error::WrongPassphrase(_))
+        ));
+        let open = unlock(tsk, "k", Some(&Passphrase::new("pw"))).unwrap();
+        assert_eq!(locked(&open), 0);
+        // A key without encrypted secrets passes through untouched, passphrase or not.
+        assert_eq!(unlock(open.clone(), "k", None).unwrap(), open);
+    }
 
     #[test]
     fn rejects_non_keys() {

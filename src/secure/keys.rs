@@ -1,8 +1,13 @@
 //! Key material from the KEYS flags, sorted by kind: the type of each file is detected from its
-//! content (OpenPGP armored or binary, or X.509/PKCS#8 PEM or DER), never from its name.
+//! content (OpenPGP armored or binary, or X.509/PKCS#8/PKCS#12 PEM or DER), never from its name.
+//!
+//! Files come in as bytes with the name errors call them by; the library never opens a file,
+//! reads the environment or asks for a passphrase (style.md §1). A file that is not what its
+//! flag needs is named with what it is instead ("an X.509 certificate, not a private key"),
+//! with a hint; an encrypted private key is unlocked with the [`Passphrase`] the caller read.
 
 use crate::error::{Error, Result};
-use crate::smime::{self, Certificate, Credentials};
+use crate::smime::{self, Certificate, Credentials, FileKind};
 use sequoia_openpgp::Cert;
 
 /// True when `data` is OpenPGP material: ASCII armor, or a binary packet (the first octet has
@@ -12,10 +17,249 @@ pub fn is_openpgp(data: &[u8]) -> bool {
     text.contains("-----BEGIN PGP ") || data.first().is_some_and(|b| b & 0x80 != 0)
 }
 
-fn distinct(files: &[Vec<u8>]) -> Vec<&Vec<u8>> {
-    let mut out: Vec<&Vec<u8>> = Vec::new();
+/// A passphrase for encrypted private keys. Its memory is wiped when dropped, and `Debug`
+/// never shows it.
+#[derive(Clone)]
+pub struct Passphrase(zeroize::Zeroizing<String>);
+
+impl Passphrase {
+    /// Wraps a passphrase (the caller has stripped any line ending).
+    pub fn new(passphrase: impl Into<String>) -> Self {
+        Passphrase(zeroize::Zeroizing::new(passphrase.into()))
+    }
+
+    /// The passphrase.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
+}
+
+/// One key or certificate file: its content and the name errors call it by (the path as the
+/// user gave it). `Debug` shows the name and size only: the content may be a private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    /// How errors name the file.
+    pub name: String,
+    /// The file's content.
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("name", &self.name)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
+}
+
+impl KeyFile {
+    /// A file called `name` holding `data`.
+    pub fn new(name: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        KeyFile {
+            name: name.into(),
+            data: data.into(),
+        }
+    }
+}
+
+/// Everything [`Keys::load_from`] reads: the files of each KEYS flag and the passphrase.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct KeySources {
+    /// `--key`: private keys (PKCS#8/PKCS#1/SEC1, encrypted or not, PKCS#12, OpenPGP TSKs).
+    pub keys: Vec<KeyFile>,
+    /// Private keys used only when they can be unlocked: one that needs a passphrase when none
+    /// was given, or that the passphrase does not unlock, is left out instead of failing. For
+    /// keys the user did not name for this run (a config file's identities, which `verify`
+    /// loads for every message).
+    pub optional_keys: Vec<KeyFile>,
+    /// `--cert`: the signer's certificates and chain (X.509), or OpenPGP certificates.
+    pub certs: Vec<KeyFile>,
+    /// `--recipient`: recipients' X.509 or OpenPGP certificates.
+    pub recipients: Vec<KeyFile>,
+    /// `--ca`: X.509 trust anchors.
+    pub cas: Vec<KeyFile>,
+    /// `--keyring`: trusted OpenPGP certificates.
+    pub keyrings: Vec<KeyFile>,
+    /// Unlocks encrypted private keys; `None` when the caller has none.
+    pub passphrase: Option<Passphrase>,
+}
+
+/// The flag a file was given to, for what it must hold and the hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    Key,
+    Cert,
+    Recipient,
+    Ca,
+    Keyring,
+}
+
+impl Flag {
+    fn name(self) -> &'static str {
+        match self {
+            Flag::Key => "--key",
+            Flag::Cert => "--cert",
+            Flag::Recipient => "--recipient",
+            Flag::Ca => "--ca",
+            Flag::Keyring => "--keyring",
+        }
+    }
+
+    fn wants(self) -> &'static str {
+        match self {
+            Flag::Key => "a private key",
+            Flag::Cert => "a certificate",
+            Flag::Recipient => "a recipient certificate",
+            Flag::Ca => "CA certificates",
+            Flag::Keyring => "OpenPGP certificates",
+        }
+    }
+
+    /// What the flag takes, for the hint when nothing more specific applies.
+    fn takes(self) -> &'static str {
+        match self {
+            Flag::Key => {
+                "--key takes a private key (PKCS#8, PKCS#1 or SEC1, PEM or DER, encrypted or \
+                 not), a PKCS#12 file (.p12/.pfx) or an OpenPGP secret key"
+            }
+            Flag::Cert => {
+                "--cert takes the signer's X.509 certificates (PEM bundle, DER or PKCS#7) or \
+                 an OpenPGP certificate"
+            }
+            Flag::Recipient => {
+                "--recipient takes the recipient's X.509 certificate (PEM or DER) or OpenPGP \
+                 certificate"
+            }
+            Flag::Ca => "--ca takes X.509 CA certificates (PEM bundle, DER or PKCS#7)",
+            Flag::Keyring => "--keyring takes OpenPGP certificates (armored or binary)",
+        }
+    }
+}
+
+/// The one-line error for `file` given to `flag` but holding `kind`, with a hint.
+fn wrong_kind(file: &KeyFile, flag: Flag, kind: FileKind) -> Error {
+    use FileKind::*;
+    let hint = match (flag, kind) {
+        (Flag::Key, Certificate | Pkcs7) => {
+            "give the certificate with --cert and its private key with --key, or one PKCS#12 \
+             file holding both with --key"
+        }
+        (Flag::Key, PublicKey) => "--key needs the private half of the key pair",
+        (Flag::Key, Csr) => {
+            "a CSR holds no private key: give the key it was made from with --key and the \
+             certificate the CA issued with --cert"
+        }
+        (Flag::Key, PgpCert) => {
+            "export the secret key (gpg --export-secret-keys) for --key, or give this \
+             certificate with --recipient or --keyring"
+        }
+        (Flag::Key, OpenSshKey) => {
+            "convert it with 'ssh-keygen -p -m PKCS8 -f FILE', and give its X.509 certificate \
+             with --cert"
+        }
+        (Flag::Cert | Flag::Recipient | Flag::Ca, PrivateKey | EncryptedPrivateKey) => {
+            "give private keys with --key, and certificates with --cert, --recipient or --ca"
+        }
+        (Flag::Cert, Pkcs12) => {
+            "give the PKCS#12 file with --key: it holds the key, the certificate and its chain"
+        }
+        (Flag::Recipient, Pkcs12) => {
+            "a recipient needs only their certificate ('openssl pkcs12 -nokeys' extracts it); \
+             a PKCS#12 file of your own goes to --key"
+        }
+        (Flag::Ca, Pkcs12) => {
+            "extract the CA certificates ('openssl pkcs12 -cacerts -nokeys') and give them \
+             with --ca; your own PKCS#12 file goes to --key"
+        }
+        (Flag::Cert | Flag::Recipient | Flag::Ca, Csr) => {
+            "a CSR is not a certificate: give the certificate the CA issued for it"
+        }
+        (Flag::Ca, PgpCert | PgpSecret) => "give OpenPGP certificates with --keyring",
+        (Flag::Keyring, Certificate | Pkcs7) => "give X.509 trust anchors with --ca",
+        (Flag::Keyring, Pkcs12 | PrivateKey | EncryptedPrivateKey) => {
+            "give private keys with --key; --keyring takes OpenPGP certificates"
+        }
+        (flag, _) => flag.takes(),
+    };
+    let what = match kind {
+        Unknown => format!(
+            "not a key or certificate file ({} needs {})",
+            flag.name(),
+            flag.wants()
+        ),
+        _ => format!("{kind}, not {} ({})", flag.wants(), flag.name()),
+    };
+    Error::Key(format!("{}: {what}\nhint: {hint}", file.name))
+}
+
+/// Names the file in an error that came from reading it.
+fn named(file: &KeyFile, e: Error) -> Error {
+    match e {
+        Error::Key(m) => Error::Key(format!("{}: {m}", file.name)),
+        e => e,
+    }
+}
+
+/// A file's content, parsed once.
+enum Material {
+    /// OpenPGP certificates or TSKs.
+    Pgp(Vec<Cert>),
+    /// X.509-world objects (PEM blocks or one DER structure).
+    X509(Vec<smime::keyfile::Item>),
+}
+
+impl Material {
+    fn read(file: &KeyFile, flag: Flag) -> Result<Material> {
+        if is_openpgp(&file.data) {
+            return match crate::pgp::load_keys(&file.data) {
+                Ok(certs) => Ok(Material::Pgp(certs)),
+                // Armor says it is OpenPGP: its own error is the informative one.
+                Err(e) if String::from_utf8_lossy(&file.data).contains("-----BEGIN PGP ") => {
+                    Err(named(file, e))
+                }
+                // A high first bit and no OpenPGP packets: binary garbage.
+                Err(_) => Err(wrong_kind(file, flag, FileKind::Unknown)),
+            };
+        }
+        Ok(Material::X509(smime::keyfile::read(&file.data)))
+    }
+
+    fn kind(&self) -> FileKind {
+        match self {
+            Material::Pgp(certs) if certs.iter().any(Cert::is_tsk) => FileKind::PgpSecret,
+            Material::Pgp(_) => FileKind::PgpCert,
+            Material::X509(items) => smime::keyfile::principal(items),
+        }
+    }
+
+    /// The X.509 certificates of a file given to `flag`, or the error naming what it is.
+    fn certificates(&self, file: &KeyFile, flag: Flag) -> Result<Vec<Certificate>> {
+        let found = match self {
+            Material::X509(items) => smime::keyfile::certificates(items),
+            Material::Pgp(_) => None,
+        };
+        match found {
+            Some(xs) => xs
+                .iter()
+                .map(|x| smime::from_openssl(x).map_err(|e| named(file, e)))
+                .collect(),
+            None => Err(wrong_kind(file, flag, self.kind())),
+        }
+    }
+}
+
+fn distinct(files: &[KeyFile]) -> Vec<&KeyFile> {
+    let mut out: Vec<&KeyFile> = Vec::new();
     for f in files {
-        if !out.contains(&f) {
+        if !out.iter().any(|o| o.data == f.data) {
             out.push(f);
         }
     }
@@ -39,10 +283,16 @@ pub struct Keys {
     pub pgp_recipients: Vec<Cert>,
     /// OpenPGP certs trusted for verification (`--keyring`, and OpenPGP `--cert`s).
     pub pgp_keyring: Vec<Cert>,
+    /// Whether OpenSSL's default CA store (the system store, or `$SSL_CERT_FILE` /
+    /// `$SSL_CERT_DIR`) anchors S/MIME signer paths besides `smime_anchors`. Off by default so a
+    /// library caller trusts only what it gives; the CLI turns it on unless `--no-system-ca` or
+    /// config `trust.system_ca = false`.
+    pub system_ca: bool,
 }
 
 impl Keys {
-    /// Sorts the contents of the KEYS flags. Unusable material is [`Error::Key`] (78).
+    /// Sorts the contents of the KEYS flags, for unnamed files and unencrypted keys: the
+    /// files are named `--key #1`, ... in errors. See [`Keys::load_from`].
     pub fn load(
         keys: &[Vec<u8>],
         certs: &[Vec<u8>],
@@ -50,46 +300,111 @@ impl Keys {
         cas: &[Vec<u8>],
         keyrings: &[Vec<u8>],
     ) -> Result<Keys> {
+        let files = |flag: &str, v: &[Vec<u8>]| -> Vec<KeyFile> {
+            v.iter()
+                .enumerate()
+                .map(|(i, d)| KeyFile::new(format!("{flag} #{}", i + 1), d.clone()))
+                .collect()
+        };
+        Keys::load_from(&KeySources {
+            keys: files("--key", keys),
+            certs: files("--cert", certs),
+            recipients: files("--recipient", recipients),
+            cas: files("--ca", cas),
+            keyrings: files("--keyring", keyrings),
+            ..KeySources::default()
+        })
+    }
+
+    /// Sorts the contents of the KEYS flags by kind, unlocking encrypted private keys (PKCS#8,
+    /// legacy PEM, PKCS#12, OpenPGP) with the passphrase.
+    ///
+    /// Fails with [`Error::NeedPassphrase`] or [`Error::WrongPassphrase`] (77) when a private
+    /// key stays locked, and with [`Error::Key`] (78) when a file is unreadable or not what its
+    /// flag needs: one line naming the file and what it holds, and a hint.
+    pub fn load_from(src: &KeySources) -> Result<Keys> {
+        let pass = src.passphrase.as_ref();
         let mut k = Keys::default();
-        let mut x509_certs: Vec<&[u8]> = Vec::new();
+        let mut x509_certs: Vec<Certificate> = Vec::new();
         // The same file given twice (a flag and a config identity) must not put a certificate
         // twice into a SignedData: its certificates are a DER SET OF, which forbids duplicates.
-        let certs = distinct(certs);
-        let keys = distinct(keys);
-        for c in certs {
-            if is_openpgp(c) {
-                k.pgp_keyring.extend(crate::pgp::load_keys(c)?);
-            } else {
-                k.smime_extra.extend(smime::parse_certs(c)?);
-                x509_certs.push(c);
+        for f in distinct(&src.certs) {
+            match Material::read(f, Flag::Cert)? {
+                Material::Pgp(certs) => k.pgp_keyring.extend(certs),
+                m => {
+                    let certs = m.certificates(f, Flag::Cert)?;
+                    k.smime_extra.extend(certs.iter().cloned());
+                    x509_certs.extend(certs);
+                }
             }
         }
-        for key in keys {
-            if is_openpgp(key) {
-                k.pgp_secret.extend(crate::pgp::load_keys(key)?);
-            } else {
-                k.smime_signers.push(Credentials::load(key, &x509_certs)?);
+        let required = src.keys.iter().map(|f| (f, true));
+        let optional = src.optional_keys.iter().map(|f| (f, false));
+        let mut seen: Vec<&[u8]> = Vec::new();
+        for (f, required) in required.chain(optional) {
+            if seen.contains(&f.data.as_slice()) {
+                continue;
+            }
+            seen.push(&f.data);
+            match k.add_key(f, &x509_certs, pass) {
+                // An optional key that stays locked is left out; any other fault is reported.
+                Err(Error::NeedPassphrase(_) | Error::WrongPassphrase(_)) if !required => {}
+                r => r?,
             }
         }
-        for r in recipients {
-            if is_openpgp(r) {
-                k.pgp_recipients.extend(crate::pgp::load_keys(r)?);
-            } else {
-                k.smime_recipients.extend(smime::parse_certs(r)?);
+        for f in &src.recipients {
+            match Material::read(f, Flag::Recipient)? {
+                Material::Pgp(certs) => k.pgp_recipients.extend(certs),
+                m => k
+                    .smime_recipients
+                    .extend(m.certificates(f, Flag::Recipient)?),
             }
         }
-        for c in cas {
-            if is_openpgp(c) {
-                return Err(Error::Key(
-                    "--ca takes X.509 certificates; use --keyring for OpenPGP".into(),
-                ));
-            }
-            k.smime_anchors.extend(smime::parse_certs(c)?);
+        for f in &src.cas {
+            let m = Material::read(f, Flag::Ca)?;
+            k.smime_anchors.extend(m.certificates(f, Flag::Ca)?);
         }
-        for r in keyrings {
-            k.pgp_keyring.extend(crate::pgp::load_keys(r)?);
+        for f in &src.keyrings {
+            match Material::read(f, Flag::Keyring)? {
+                Material::Pgp(certs) => k.pgp_keyring.extend(certs),
+                m => return Err(wrong_kind(f, Flag::Keyring, m.kind())),
+            }
         }
         Ok(k)
+    }
+
+    /// Reads one `--key` file: OpenPGP TSKs, or an X.509-world private key (with `certs`, the
+    /// `--cert` certificates, to find its certificate).
+    fn add_key(
+        &mut self,
+        f: &KeyFile,
+        certs: &[Certificate],
+        pass: Option<&Passphrase>,
+    ) -> Result<()> {
+        match Material::read(f, Flag::Key)? {
+            Material::Pgp(tsks) => {
+                if !tsks.iter().any(Cert::is_tsk) {
+                    return Err(wrong_kind(f, Flag::Key, FileKind::PgpCert));
+                }
+                let mut unlocked = Vec::with_capacity(tsks.len());
+                for c in tsks {
+                    unlocked.push(crate::pgp::keys::unlock(c, &f.name, pass)?);
+                }
+                self.pgp_secret.extend(unlocked);
+            }
+            Material::X509(items) => {
+                let kind = smime::keyfile::principal(&items);
+                if !matches!(
+                    kind,
+                    FileKind::PrivateKey | FileKind::EncryptedPrivateKey | FileKind::Pkcs12
+                ) {
+                    return Err(wrong_kind(f, Flag::Key, kind));
+                }
+                let creds = Credentials::unlock(&f.name, &f.data, certs, pass)?;
+                self.smime_signers.push(creds);
+            }
+        }
+        Ok(())
     }
 
     /// The S/MIME signer for the From addresses: one whose certificate names one of them, else

@@ -17,7 +17,7 @@ mod keys;
 pub mod outcome;
 pub mod walk;
 
-pub use keys::{Keys, is_openpgp};
+pub use keys::{KeyFile, KeySources, Keys, Passphrase, is_openpgp};
 pub use outcome::{Form, Limits, Mechanism, SignatureStatus};
 
 use crate::error::{Error, Result};

@@ -57,6 +57,9 @@ pub const LONG_OPTIONS: &[(&str, Takes)] = &[
     ("recipient", Takes::Value),
     ("ca", Takes::Value),
     ("keyring", Takes::Value),
+    ("passphrase-file", Takes::Value),
+    ("passphrase-fd", Takes::Value),
+    ("no-system-ca", Takes::Nothing),
     ("config", Takes::Value),
     ("sendmail-command", Takes::Value),
     ("dead-letter", Takes::Value),
@@ -100,6 +103,12 @@ pub struct Options {
     pub ca: Vec<PathBuf>,
     /// `--keyring`.
     pub keyring: Vec<PathBuf>,
+    /// `--passphrase-file`: the first line unlocks encrypted private keys.
+    pub passphrase_file: Option<PathBuf>,
+    /// `--passphrase-fd`: a file descriptor to read the passphrase from.
+    pub passphrase_fd: Option<u32>,
+    /// `--no-system-ca`.
+    pub no_system_ca: bool,
     /// `--config`.
     pub config: Option<PathBuf>,
     /// `--sendmail-command`.
@@ -302,6 +311,14 @@ fn set_long(o: &mut Options, name: &str, value: Option<String>) -> Result<()> {
         "recipient" => o.recipient.push(v.into()),
         "ca" => o.ca.push(v.into()),
         "keyring" => o.keyring.push(v.into()),
+        "passphrase-file" => o.passphrase_file = Some(v.into()),
+        "passphrase-fd" => {
+            o.passphrase_fd =
+                Some(v.parse::<u32>().map_err(|_| {
+                    usage(format!("--passphrase-fd: '{v}' is not a file descriptor"))
+                })?);
+        }
+        "no-system-ca" => o.no_system_ca = true,
         "config" => o.config = Some(v.into()),
         "sendmail-command" => o.sendmail_command = Some(v),
         "dead-letter" => o.dead_letter = Some(v.into()),
@@ -429,7 +446,7 @@ mod tests {
             let mut o = Options::default();
             let value = match (takes, *name) {
                 (Takes::Nothing, _) => None,
-                (Takes::Value, "timeout" | "max-size") => Some("1".to_owned()),
+                (Takes::Value, "timeout" | "max-size" | "passphrase-fd") => Some("1".to_owned()),
                 (Takes::Value, "mechanism") => Some("smime".to_owned()),
                 (Takes::Value, _) => Some("x".to_owned()),
             };

@@ -7,11 +7,13 @@ use der::{Decode, Encode};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
-use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyParam;
 use openssl::x509::{X509, X509PurposeId, X509StoreContext};
 use x509_cert::Certificate;
 
+use super::keyfile;
+use crate::secure::Passphrase;
 use crate::{Error, Result};
 
 /// A private key with its certificate and chain.
@@ -32,37 +34,66 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// Loads a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1, detected) and the certificates
-    /// (each a PEM bundle or one DER certificate). The certificate whose public key matches the
-    /// key becomes the signer/decryption certificate; the others form the chain.
+    /// Loads a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1, detected; or an unencrypted
+    /// PKCS#12) and the certificates (each a PEM bundle, one DER certificate or a PKCS#7
+    /// bundle). The certificate whose public key matches the key becomes the signer/decryption
+    /// certificate; the others form the chain.
     ///
-    /// Fails with [`Error::Key`] when the key cannot be read, is encrypted, or matches no
-    /// certificate.
+    /// Fails with [`Error::Key`] when the key cannot be read or matches no certificate, and
+    /// with [`Error::NeedPassphrase`] when it is encrypted (see [`crate::secure::Keys`] for
+    /// loading with a passphrase).
     pub fn load(key: &[u8], certs: &[&[u8]]) -> Result<Self> {
-        let key = load_key(key)?;
         let mut all = Vec::new();
         for c in certs {
-            all.extend(parse_certs(c).map_err(|e| Error::Key(e.to_string()))?);
+            all.extend(parse_certs(c)?);
         }
-        let mut found = None;
-        for (i, c) in all.iter().enumerate() {
-            let x = to_openssl(c)?;
-            if x.public_key().map(|p| p.public_eq(&key)).unwrap_or(false) {
-                found = Some((i, x));
-                break;
-            }
+        Self::unlock("the private key", key, &all, None)
+    }
+
+    /// [`Credentials::load`] for a key file called `name` in errors, unlocked with
+    /// `passphrase` when it is encrypted (PKCS#8, legacy PEM, PKCS#12). A PKCS#12 file brings
+    /// its certificate and chain, a combined PEM file its `CERTIFICATE` blocks; `certs` (the
+    /// `--cert` files) are added to them.
+    ///
+    /// Fails with [`Error::NeedPassphrase`] or [`Error::WrongPassphrase`] (77) when the key
+    /// stays locked, [`Error::Key`] (78) when it is unreadable or no certificate matches.
+    pub(crate) fn unlock(
+        name: &str,
+        key: &[u8],
+        certs: &[Certificate],
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Self> {
+        let items = keyfile::read(key);
+        let unlocked = keyfile::private_key(name, &items, passphrase)?;
+        let key = unlocked.key;
+        let mut pool: Vec<X509> = unlocked.leaf.into_iter().chain(unlocked.certs).collect();
+        for c in certs {
+            pool.push(to_openssl(c)?);
         }
-        let Some((i, cert)) = found else {
-            return Err(Error::Key(
-                "no certificate matches the private key".to_owned(),
-            ));
+        // One copy of each certificate: a SignedData's certificates are a DER SET OF, which
+        // forbids duplicates, and a PKCS#12 chain often repeats what --cert gives.
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        pool.retain(|x| {
+            let der = x.to_der().unwrap_or_default();
+            let new = !seen.contains(&der);
+            seen.push(der);
+            new
+        });
+        let Some(i) = pool
+            .iter()
+            .position(|x| x.public_key().map(|p| p.public_eq(&key)).unwrap_or(false))
+        else {
+            return Err(Error::Key(format!(
+                "{name}: no certificate matches the private key\nhint: give the key's \
+                 certificate with --cert (or a PKCS#12 file holding both with --key)"
+            )));
         };
-        let cert_x509 = all.remove(i);
+        let cert = pool.remove(i);
         Ok(Credentials {
             key,
+            cert_x509: from_openssl(&cert)?,
             cert,
-            cert_x509,
-            chain: all,
+            chain: pool.iter().map(from_openssl).collect::<Result<_>>()?,
         })
     }
 
@@ -77,38 +108,19 @@ impl Credentials {
     }
 }
 
-fn load_key(data: &[u8]) -> Result<PKey<Private>> {
-    let text = String::from_utf8_lossy(data);
-    if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(Error::Key(
-            "the private key is encrypted; give an unencrypted key file".into(),
-        ));
-    }
-    if text.contains("-----BEGIN") {
-        // OpenSSL 3's decoders accept PKCS#8, PKCS#1 ("RSA PRIVATE KEY") and SEC1 ("EC
-        // PRIVATE KEY") PEM here.
-        return PKey::private_key_from_pem(data)
-            .map_err(|e| Error::Key(format!("cannot read the private key: {e}")));
-    }
-    PKey::private_key_from_der(data)
-        .or_else(|_| PKey::private_key_from_pkcs8(data))
-        .map_err(|e| Error::Key(format!("cannot read the private key: {e}")))
-}
-
-/// Parses a PEM bundle (every `CERTIFICATE` block) or one DER certificate.
+/// Parses a PEM bundle (every `CERTIFICATE` block), one DER certificate, or the certificates of
+/// a PKCS#7 bundle (`.p7b`, PEM or DER).
 ///
-/// Fails with [`Error::Key`] when nothing parses.
+/// Fails with [`Error::Key`] when it holds no certificate, naming what it holds instead.
 pub fn parse_certs(pem_or_der: &[u8]) -> Result<Vec<Certificate>> {
-    let xs = if pem_or_der.starts_with(b"0") || !pem_or_der.windows(5).any(|w| w == b"-----") {
-        vec![X509::from_der(pem_or_der).map_err(|e| Error::Key(format!("bad certificate: {e}")))?]
-    } else {
-        X509::stack_from_pem(pem_or_der)
-            .map_err(|e| Error::Key(format!("bad certificate bundle: {e}")))?
-    };
-    if xs.is_empty() {
-        return Err(Error::Key("no certificate found".into()));
+    let items = keyfile::read(pem_or_der);
+    match keyfile::certificates(&items) {
+        Some(xs) => xs.iter().map(from_openssl).collect(),
+        None => Err(Error::Key(format!(
+            "no certificate found: the data is {}",
+            keyfile::principal(&items)
+        ))),
     }
-    xs.iter().map(from_openssl).collect()
 }
 
 pub(crate) fn to_openssl(c: &Certificate) -> Result<X509> {
@@ -182,44 +194,55 @@ pub(crate) enum PathStatus {
     Usage(String),
 }
 
+/// What a signer's path may end at: the anchors given (`--ca`, config `trust.ca`) and, when
+/// `system` is set, OpenSSL's default store (`X509_STORE_set_default_paths`: the file and the
+/// hashed directory under OPENSSLDIR, or `$SSL_CERT_FILE` / `$SSL_CERT_DIR` when set).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Anchors {
+    pub(crate) certs: Vec<X509>,
+    pub(crate) system: bool,
+}
+
 /// Validates `leaf` up to one of `anchors` through `intermediates` at time `now`, for S/MIME
 /// signing (`sign`) or encryption.
 pub(crate) fn check_path(
     leaf: &X509,
     intermediates: &[X509],
-    anchors: &[X509],
+    anchors: &Anchors,
     now: i64,
     sign: bool,
 ) -> PathStatus {
-    if anchors.is_empty() {
-        return PathStatus::Untrusted("no trust anchors were given".into());
+    if anchors.certs.is_empty() && !anchors.system {
+        return PathStatus::Untrusted(
+            "no trust anchors were given and the system CA store is off".into(),
+        );
     }
-    let run = || -> std::result::Result<(bool, i32, String), openssl::error::ErrorStack> {
-        let mut store = X509StoreBuilder::new()?;
-        for a in anchors {
-            store.add_cert(a.clone())?;
-        }
-        let mut param = X509VerifyParam::new()?;
-        param.set_time(now as _);
-        param.set_purpose(if sign {
-            X509PurposeId::SMIME_SIGN
-        } else {
-            X509PurposeId::SMIME_ENCRYPT
-        })?;
-        store.set_param(&param)?;
-        let store = store.build();
-        let mut chain = Stack::new()?;
-        for c in intermediates {
-            chain.push(c.clone())?;
-        }
-        let mut ctx = X509StoreContext::new()?;
-        ctx.init(&store, leaf, &chain, |c| {
-            let ok = c.verify_cert()?;
-            let err = c.error();
-            Ok((ok, err.as_raw(), err.error_string().to_owned()))
-        })
+    let run = |system: bool| {
+        classify(verify_with_store(
+            leaf,
+            intermediates,
+            &anchors.certs,
+            system,
+            now,
+            sign,
+        ))
     };
-    match run() {
+    // The given anchors first, alone: loading the system store parses every certificate of its
+    // bundle (some 15 ms for the ~150 roots of a distribution), which a signer anchored by
+    // `--ca` does not need. Only a path that found no anchor there is tried again with the
+    // store; an expired or misused certificate on a path to a given anchor is the answer.
+    if anchors.system && !anchors.certs.is_empty() {
+        match run(false) {
+            PathStatus::Untrusted(_) => run(true),
+            status => status,
+        }
+    } else {
+        run(anchors.system)
+    }
+}
+
+fn classify(r: std::result::Result<(bool, i32, String), openssl::error::ErrorStack>) -> PathStatus {
+    match r {
         Ok((true, _, _)) => PathStatus::Valid,
         // X509_V_ERR_CERT_NOT_YET_VALID 9, _HAS_EXPIRED 10, CRL dates 11/12 not used.
         Ok((false, 9 | 10, why)) => PathStatus::Expired(why),
@@ -228,6 +251,68 @@ pub(crate) fn check_path(
         Ok((false, _, why)) => PathStatus::Untrusted(why),
         Err(e) => PathStatus::Untrusted(e.to_string()),
     }
+}
+
+/// `X509_verify_cert` of `leaf` against a store of `certs` (plus OpenSSL's default paths when
+/// `system`): (verified, error code, error text).
+fn verify_with_store(
+    leaf: &X509,
+    intermediates: &[X509],
+    certs: &[X509],
+    system: bool,
+    now: i64,
+    sign: bool,
+) -> std::result::Result<(bool, i32, String), openssl::error::ErrorStack> {
+    // Stores are kept per thread and per (anchors, system store, time, purpose), a few at a
+    // time: a batch verifies thousands of messages against the same one or two.
+    type Key = (Vec<Vec<u8>>, bool, i64, bool);
+    thread_local! {
+        static STORES: std::cell::RefCell<Vec<(Key, X509Store)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let ders = certs
+        .iter()
+        .map(|a| a.to_der())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let key: Key = (ders, system, now, sign);
+    STORES.with(|cell| {
+        let mut stores = cell.borrow_mut();
+        let i = match stores.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let mut store = X509StoreBuilder::new()?;
+                if system {
+                    store.set_default_paths()?;
+                }
+                for a in certs {
+                    store.add_cert(a.clone())?;
+                }
+                let mut param = X509VerifyParam::new()?;
+                param.set_time(now as _);
+                param.set_purpose(if sign {
+                    X509PurposeId::SMIME_SIGN
+                } else {
+                    X509PurposeId::SMIME_ENCRYPT
+                })?;
+                store.set_param(&param)?;
+                if stores.len() >= 4 {
+                    stores.remove(0);
+                }
+                stores.push((key, store.build()));
+                stores.len() - 1
+            }
+        };
+        let mut chain = Stack::new()?;
+        for c in intermediates {
+            chain.push(c.clone())?;
+        }
+        let mut ctx = X509StoreContext::new()?;
+        ctx.init(&stores[i].1, leaf, &chain, |c| {
+            let ok = c.verify_cert()?;
+            let err = c.error();
+            Ok((ok, err.as_raw(), err.error_string().to_owned()))
+        })
+    })
 }
 
 /// The bit size of an RSA key, `None` for other key types.

@@ -14,13 +14,16 @@ mod asn1;
 mod certs;
 mod decrypt;
 mod encrypt;
+pub(crate) mod keyfile;
 mod label;
 mod sign;
 mod verify;
 
+pub(crate) use certs::from_openssl;
 pub use certs::{Credentials, parse_certs};
 pub use decrypt::{Opened, open};
 pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
+pub use keyfile::FileKind;
 pub use label::{EssLabel, HeaderStatus, SecureHeaders};
 pub use sign::{SignOptions, sign};
 pub use verify::{CmsKind, Trust, cms_kind, read_cms, verify_detached, verify_opaque};

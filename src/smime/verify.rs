@@ -34,13 +34,14 @@ use crate::secure::outcome::{SignatureStatus, SignedAttributes, Signer, finding}
 
 /// Trust anchors and extra certificates, converted to OpenSSL once per message.
 pub struct Trust {
-    anchors: Vec<X509>,
+    anchors: certs::Anchors,
     extra: Vec<X509>,
     now: i64,
 }
 
 impl Trust {
-    /// The anchors (`--ca`) and extra certificates (`--cert`) of `keys`, at time `now`.
+    /// The anchors (`--ca`, plus the system CA store when `keys.system_ca`) and extra
+    /// certificates (`--cert`) of `keys`, at time `now`.
     pub fn new(keys: &crate::secure::Keys, now: i64) -> Trust {
         let conv = |cs: &[Certificate]| -> Vec<X509> {
             cs.iter()
@@ -48,7 +49,10 @@ impl Trust {
                 .collect()
         };
         Trust {
-            anchors: conv(&keys.smime_anchors),
+            anchors: certs::Anchors {
+                certs: conv(&keys.smime_anchors),
+                system: keys.system_ca,
+            },
             extra: conv(&keys.smime_extra),
             now,
         }
