@@ -214,3 +214,21 @@ fn a_compression_bomb_is_refused_within_its_limit() {
     );
     assert!(rss < 200 * 1024, "max RSS {rss} KiB");
 }
+
+#[test]
+fn the_output_limit_follows_max_size() {
+    // A 2 MiB plaintext is fine by default and refused under --max-size 1 MiB, although the
+    // compressed message itself is far smaller than either.
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = gpg_bomb(dir.path(), 2 << 20);
+    for (max, refused) in [(None, false), (Some("1048576"), true)] {
+        let mut args = vec!["--now", "2026-06-01T00:00:00Z"];
+        if let Some(m) = max {
+            args.extend(["--max-size", m]);
+        }
+        args.extend(["decrypt", "--key", "testdata/keys/pgp/bob.key"]);
+        let (code, out, err, _, _) = run(&args, &bomb);
+        assert_eq!(code != 0, refused, "{max:?}: {err}");
+        assert_eq!(out.is_empty(), refused, "{max:?}");
+    }
+}

@@ -91,7 +91,8 @@ pub fn run_decrypt(args: DecryptArgs, ctx: &Ctx) -> Result<Outcome> {
     let keys = args.keys.load(&ctx.config.config)?;
     let bytes = super::io::read_input(args.file.as_deref(), ctx.max_size)?;
     // The engine reads the message itself (an mbox `From ` line included, as verify does).
-    let out = ximf::protect::decrypt(&bytes, &keys, ctx.now)?;
+    let limits = ximf::secure::Limits::with_max_output(ctx.max_size);
+    let out = ximf::secure::decrypt_with(&bytes, &keys, ctx.now, limits)?;
     super::emit_message(args.output.as_deref(), &out)?;
     Ok(Outcome::Done)
 }

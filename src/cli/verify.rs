@@ -148,6 +148,8 @@ fn check(
     opts.agent = args.agent.clone();
     opts.keys = Some(keys.clone());
     opts.now = ctx.now;
+    // What a layer may expand into is bounded like the input (issue 12).
+    opts.limits = ximf::secure::Limits::with_max_output(ctx.max_size);
     let instance = match &args.instance {
         Some(n) => profile.instance(n),
         None => message
