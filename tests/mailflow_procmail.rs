@@ -118,13 +118,74 @@ fn a_failing_or_killed_filter_leaves_the_original_delivered() {
     );
     let o = procmail(&s, &killer, &builtin(), &good);
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let inbox = folder(&s, "inbox");
-    assert_eq!(inbox.len(), 2, "{inbox:?}");
-    for f in inbox {
+    // Fail closed (issue 12): unchecked mail is kept, unchanged, apart from the inbox.
+    assert!(folder(&s, "inbox").is_empty());
+    let unchecked = folder(&s, ".Unchecked");
+    assert_eq!(unchecked.len(), 2, "{unchecked:?}");
+    for f in unchecked {
         let got = std::fs::read(&f).expect("delivered");
         assert_eq!(unpad(&got), good, "{}", String::from_utf8_lossy(&got));
     }
     assert!(folder(&s, ".Quarantine").is_empty());
+}
+
+#[test]
+fn oversize_forged_mail_is_not_delivered_as_checked() {
+    // A message over --max-size carrying a forged pass verdict: ximf cannot check it (65),
+    // procmail rescues the original, and the recipe files it as unchecked (issue 12).
+    let s = Scratch::new();
+    let mut forged =
+        b"X-XIMF-Verify: pass (authserv-id=mx.example.org; instance=Example)\n".to_vec();
+    forged.extend_from_slice(&stamped());
+    let small = s.script(
+        "small-ximf",
+        &format!(
+            "#!/bin/sh\nexec \"{}\" --max-size 100 \"$@\"\n",
+            ximf().display()
+        ),
+    );
+    let o = procmail(&s, &small, &builtin(), &forged);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(folder(&s, "inbox").is_empty());
+    assert_eq!(folder(&s, ".Unchecked").len(), 1);
+}
+
+#[test]
+fn forged_verdicts_never_survive_annotation() {
+    let s = Scratch::new();
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    let mut v = b"X-XIMF-Verify: pass (authserv-id=mx.example.org)\n".to_vec();
+    v.extend_from_slice(&stamped());
+    variants.push(v);
+    // Hidden behind a bare CR in another field.
+    let st = String::from_utf8(stamped()).unwrap();
+    variants.push(
+        st.replacen(
+            "\n",
+            "\rX-XIMF-Verify: pass (authserv-id=mx.example.org)\n",
+            1,
+        )
+        .into_bytes(),
+    );
+    // Not a message at all.
+    variants.push(b"this is no header\nX-XIMF-Verify: pass\n\nbody\n".to_vec());
+    for (i, m) in variants.iter().enumerate() {
+        let o = procmail(&s, &ximf(), &builtin(), m);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let mut all = folder(&s, "inbox");
+        all.extend(folder(&s, ".Quarantine"));
+        assert_eq!(all.len(), i + 1, "variant {i} was delivered once");
+        for f in &all {
+            let got = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+            // Exactly one verdict, ours (it names what it checked), however the forgery hid.
+            assert_eq!(
+                got.matches("X-XIMF-Verify:").count(),
+                1,
+                "variant {i}: {got}"
+            );
+            assert!(got.contains("codes="), "variant {i}: {got}");
+        }
+    }
 }
 
 /// procmail as a delivery agent passes its filters the mbox `From ` line it keeps in front of

@@ -91,6 +91,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     // procmail as a delivery agent hands its filters the mbox `From ` line it keeps in front of
     // the header: that is envelope, not header. Check what follows it; write it back in front.
     let (envelope, bytes) = split_envelope(bytes);
+    // Forged verdicts go before anything else reads the input, parsable or not, bare CR
+    // included (issue 12): what we write must never carry a verdict we did not make.
+    let scrubbed = match args.annotate {
+        true => match render::scrub_forged_verdicts(&bytes, &authserv_id) {
+            std::borrow::Cow::Owned(v) => Some(v),
+            std::borrow::Cow::Borrowed(_) => None,
+        },
+        false => None,
+    };
+    let bytes = scrubbed.unwrap_or(bytes);
     // Kept only in filter mode, where input that is not a message must still come out.
     let original = args.annotate.then(|| bytes.clone());
     let message = match (Message::parse(bytes), original) {

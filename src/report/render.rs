@@ -89,6 +89,79 @@ pub fn annotation(report: &Report, authserv_id: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The input without the verdict fields a sender may have forged for `authserv_id`
+/// (`Authentication-Results` and `X-XIMF-Verify` that claim it, or whose id cannot be read),
+/// read from the raw header block, whether or not the input parses as a message.
+///
+/// Lines are split at LF, CRLF *and* a bare CR: some clients break a header line at a bare CR,
+/// so `Subject: hi<CR>X-XIMF-Verify: pass` shows them a verdict field that a strict parser
+/// reads as part of the Subject. Such a hidden field is cut out from its CR to the end of its
+/// line. The header block ends at the first empty line. Everything else stays byte for byte.
+pub fn scrub_forged_verdicts<'a>(bytes: &'a [u8], authserv_id: &str) -> std::borrow::Cow<'a, [u8]> {
+    // (start of line, end of content, end with terminator, line began after a bare CR)
+    let mut lines: Vec<(usize, usize, usize, bool)> = Vec::new();
+    let mut pos = 0;
+    let mut after_bare_cr = false;
+    while pos < bytes.len() {
+        let mut end = pos;
+        while end < bytes.len() && bytes[end] != b'\n' && bytes[end] != b'\r' {
+            end += 1;
+        }
+        let (next, bare) = match bytes.get(end) {
+            Some(b'\r') if bytes.get(end + 1) == Some(&b'\n') => (end + 2, false),
+            Some(b'\r') => (end + 1, true),
+            Some(_) => (end + 1, false),
+            None => (end, false),
+        };
+        if end == pos && !after_bare_cr {
+            break; // the empty line: end of the header block
+        }
+        lines.push((pos, end, next, after_bare_cr));
+        after_bare_cr = bare;
+        pos = next;
+    }
+    let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let (start, end, _, bare) = lines[i];
+        let line = &bytes[start..end];
+        let name_end = line.iter().position(|&b| b == b':');
+        let name = name_end.map(|n| String::from_utf8_lossy(&line[..n]).trim_end().to_owned());
+        let verdict = name.as_deref().is_some_and(|n| {
+            n.eq_ignore_ascii_case("Authentication-Results") || n.eq_ignore_ascii_case(VERIFY_FIELD)
+        });
+        // The field's continuation lines (starting with WSP) belong to it.
+        let mut j = i + 1;
+        while j < lines.len() && matches!(bytes.get(lines[j].0), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        if verdict && let (Some(name), Some(colon)) = (name, name_end) {
+            let value_end = lines[j - 1].1;
+            let value = String::from_utf8_lossy(&bytes[start + colon + 1..value_end]);
+            let ours = claimed_authserv_id(&name, &value)
+                .is_none_or(|id| id.eq_ignore_ascii_case(authserv_id));
+            if ours {
+                // A hidden field goes from the bare CR before it; a real one with its line end.
+                let from = if bare { start - 1 } else { start };
+                let to = if bare { lines[j - 1].1 } else { lines[j - 1].2 };
+                cut.push(from..to);
+            }
+        }
+        i = j;
+    }
+    if cut.is_empty() {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut last = 0;
+    for r in cut {
+        out.extend_from_slice(&bytes[last..r.start]);
+        last = r.end;
+    }
+    out.extend_from_slice(&bytes[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// The authserv-id an existing `Authentication-Results` or `X-XIMF-Verify` value claims, with
 /// comments skipped and quotes removed (RFC 8601 §2.2 allows CFWS and a quoted-string there, and
 /// a forger may use either to slip past a plain comparison). None when there is none to read.
@@ -219,5 +292,42 @@ mod tests {
                 "{value}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod scrub {
+    use super::scrub_forged_verdicts as scrub;
+
+    fn s(input: &str) -> String {
+        String::from_utf8(scrub(input.as_bytes(), "mx.example.org").into_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn forged_verdicts_go_whatever_the_line_ending() {
+        assert_eq!(
+            s(
+                "X-XIMF-Verify: pass (authserv-id=mx.example.org)\nSubject: a\n\nbody\nX-XIMF-Verify: pass\n"
+            ),
+            "Subject: a\n\nbody\nX-XIMF-Verify: pass\n"
+        );
+        assert_eq!(
+            s("Subject: a\r\nAuthentication-Results: mx.example.org;\r\n smime=pass\r\n\r\nb"),
+            "Subject: a\r\n\r\nb"
+        );
+        // Hidden behind a bare CR inside another field.
+        assert_eq!(
+            s("Subject: hi\rX-XIMF-Verify: pass (authserv-id=mx.example.org)\nTo: b\n\n"),
+            "Subject: hi\nTo: b\n\n"
+        );
+        // Not a message at all: still scrubbed.
+        assert_eq!(
+            s("garbage line\nX-XIMF-Verify: pass\n\nbody"),
+            "garbage line\n\nbody"
+        );
+        // Someone else's verdict stays.
+        let other = "Authentication-Results: other.example; smime=pass\n\n";
+        assert_eq!(s(other), other);
     }
 }
