@@ -3,7 +3,8 @@
 # tests drive (openssl, gpgsm, gpg, sq, xmllint, mutt, procmail, Sieve, Postfix, hyperfine).
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
-pkgs=(pkg-config libssl-dev libclang-dev clang
+# capnproto: sequoia-gpg-agent's sequoia-ipc runs `capnp` in its build script (issue 10).
+pkgs=(pkg-config libssl-dev libclang-dev clang capnproto
       openssl gnupg gpgsm sq libxml2-utils mutt procmail
       dovecot-core dovecot-sieve postfix hyperfine time)
 missing=()

@@ -9,7 +9,7 @@
 //! sendmail_command = "/usr/sbin/sendmail" # or ["/usr/sbin/sendmail", "-C", "/etc/postfix-out"]
 //! dead_letter = "~/dead.letter"
 //! timeout = 300                          # seconds the real sendmail may take
-//! cert_dir = "~/.ximf/certs"             # X.509 certificates of correspondents
+//! cert_dir = "~/.ximf/certs"             # X.509 certificates of correspondents, by address
 //!
 //! [set]                                  # values used when neither the message nor --set has one
 //! "X-XIMF-Primary-Precedence" = "routine"
@@ -73,7 +73,8 @@ pub struct Config {
     pub dead_letter: Option<PathBuf>,
     /// Seconds the real sendmail may run before it is killed (exit 75).
     pub timeout: Option<u64>,
-    /// A directory of correspondents' X.509 certificates (found by address: issue 10 point 3).
+    /// A directory of correspondents' X.509 certificates: every `*.pem`, `*.crt`, `*.cer` and
+    /// `*.der` file in it, searched by address for recipients named by address.
     pub cert_dir: Option<PathBuf>,
     /// Addresses ximf signs as or encrypts to, with their key material.
     #[serde(default)]

@@ -122,6 +122,10 @@ pub enum Error {
     /// The passphrase given does not unlock a private key (the file's name).
     #[error("{0}: the passphrase does not unlock the private key (wrong passphrase)")]
     WrongPassphrase(String),
+    /// A key agent refused to use a private key: its pinentry was cancelled or could not
+    /// run, or the passphrase was wrong (77, like a wrong passphrase of a key file).
+    #[error("{0}")]
+    KeyRefused(String),
     /// A cryptographic operation failed on the input.
     #[error("{0}")]
     Crypto(String),
@@ -151,7 +155,9 @@ impl Error {
             Error::NoKey(_) => ErrorClass::NoUser,
             Error::Unavailable(_) => ErrorClass::Unavailable,
             Error::TempFail(_) => ErrorClass::TempFail,
-            Error::NeedPassphrase(_) | Error::WrongPassphrase(_) => ErrorClass::KeyLocked,
+            Error::NeedPassphrase(_) | Error::WrongPassphrase(_) | Error::KeyRefused(_) => {
+                ErrorClass::KeyLocked
+            }
             Error::Internal(_) => ErrorClass::Software,
         }
     }

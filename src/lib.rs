@@ -22,7 +22,9 @@
 //!   OpenPGP layers, typed outcomes, and every mechanism-neutral rule (From vs signer, content
 //!   outside the signature, header protection, finding codes) written once.
 //! - [`smime`], [`pgp`]: the two thin crypto backends under the engine (CMS with OpenSSL for
-//!   every key operation; Sequoia), which also sign and encrypt.
+//!   every key operation; Sequoia), which also sign and encrypt. OpenPGP secret keys may stay
+//!   in gpg-agent ([`pgp::Agent`]): the caller names its socket, every agent call is bounded
+//!   by a timeout and keeps its exit class (75 unreachable, 67 no such key, 77 refused).
 //! - [`protect`]: signing and encrypting as demanded — which mechanism, which keys
 //!   ([`secure::Keys`], sorted by content), and what must be done ([`protect::Demands`], from the
 //!   correspondence type, the instance's rules and the flags).
@@ -44,6 +46,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod message;
+pub mod milter;
 pub mod mime;
 pub mod pgp;
 pub mod policy;

@@ -158,7 +158,7 @@ fn forged_verdicts_never_survive_annotation() {
     v.extend_from_slice(&stamped());
     variants.push(v);
     // Hidden behind a bare CR in another field.
-    let st = String::from_utf8(stamped()).unwrap();
+    let st = String::from_utf8(stamped()).expect("utf-8");
     variants.push(
         st.replacen(
             "\n",
@@ -176,7 +176,7 @@ fn forged_verdicts_never_survive_annotation() {
         all.extend(folder(&s, ".Quarantine"));
         assert_eq!(all.len(), i + 1, "variant {i} was delivered once");
         for f in &all {
-            let got = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+            let got = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
             // Exactly one verdict, ours (it names what it checked), however the forgery hid.
             assert_eq!(
                 got.matches("X-XIMF-Verify:").count(),

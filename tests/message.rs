@@ -37,9 +37,23 @@ const CORPUS: &[&[u8]] = &[
     b"Subject: =?UTF-8?Q?Caf=C3=A9?=\n =?ISO-8859-1?Q?cr=E8me?=\nX-Long: one\n\ttwo\n   three\nKeywords :  a, b\nX-Empty:\n\nbody\n",
     // Repeated fields.
     b"Received: from a\n\tby b\nReceived: from c\nX-XIMF-Version: 2.0\nx-ximf-version: 2.0\n\nbody\n",
-    // Trailing whitespace and a lone CR in a value.
-    b"Subject: trailing   \nX-CR: a\rb\n\nbody \n",
+    // Trailing whitespace in a value; a lone CR in the body (data there).
+    b"Subject: trailing   \nX-Other: a b\n\nbo\rdy \n",
 ];
+
+#[test]
+fn a_lone_cr_in_the_header_is_refused() {
+    // Some readers break the field there (issue 9): `Subject: hi<CR>From: x` would show them
+    // a second From. Refused, never read one way or the other.
+    for m in [
+        &b"Subject: hi\rFrom: a@b\n\nbody"[..],
+        b"X-CR: a\rb\n\nbody\n",
+    ] {
+        let e = Message::parse(m.to_vec()).expect_err("refused");
+        assert!(matches!(e, Error::Message(_)), "{e}");
+        assert!(e.to_string().contains("bare CR"), "{e}");
+    }
+}
 
 fn corpus() -> Vec<Vec<u8>> {
     let mut all = Vec::new();

@@ -22,7 +22,7 @@ fn keyring() -> Vec<sequoia_openpgp::Cert> {
 fn ximf_signed_verifies_with_gpg_and_sq() {
     for signer in ["alice", "bob"] {
         let addr = format!("{signer}@example.org");
-        let signed = pgp::sign(&sample(&addr), &tsk(signer), &SignOptions::new(NOW)).unwrap();
+        let signed = pgp::sign(&sample(&addr), tsk(signer), &SignOptions::new(NOW)).unwrap();
         // Input was LF: output too.
         assert!(!signed.windows(2).any(|w| w == b"\r\n"));
         let crlf = to_crlf(&signed);
@@ -185,7 +185,7 @@ fn ximf_signed_crlf_input_stays_crlf_and_verifies_with_gpg() {
     let msg = to_crlf(&sample("bob@example.org"));
     let mut opts = SignOptions::new(NOW);
     opts.header_protection = false;
-    let signed = pgp::sign(&msg, &tsk("bob"), &opts).unwrap();
+    let signed = pgp::sign(&msg, tsk("bob"), &opts).unwrap();
     // CRLF in, CRLF out: no bare LF anywhere.
     assert!(
         signed

@@ -41,7 +41,7 @@ fn errors(v: &pgp::Verification) -> Vec<&str> {
 fn signed_by_alice() -> Vec<u8> {
     pgp::sign(
         &sample("alice@example.org"),
-        &tsk("alice"),
+        tsk("alice"),
         &SignOptions::new(NOW),
     )
     .unwrap()
@@ -170,7 +170,7 @@ fn unsigned_outer_field_changed() {
 
     let mut opts = SignOptions::new(NOW);
     opts.header_protection = false;
-    let plain = pgp::sign(&sample("alice@example.org"), &tsk("alice"), &opts).unwrap();
+    let plain = pgp::sign(&sample("alice@example.org"), tsk("alice"), &opts).unwrap();
     let msg = replace(&plain, "Subject: Quarterly plan", "Subject: changed");
     let v = verify(&msg);
     assert_eq!(v.signature.status, "valid");
@@ -228,7 +228,7 @@ fn partially_signed_is_not_signed() {
 fn unknown_signer_is_untrusted() {
     let msg = pgp::sign(
         &sample("mallory@example.org"),
-        &tsk("mallory"),
+        tsk("mallory"),
         &SignOptions::new(NOW),
     )
     .unwrap();
@@ -241,7 +241,7 @@ fn unknown_signer_is_untrusted() {
 fn signer_mismatch() {
     let msg = pgp::sign(
         &sample("bob@example.org"),
-        &tsk("alice"),
+        tsk("alice"),
         &SignOptions::new(NOW),
     )
     .unwrap();
@@ -255,7 +255,7 @@ fn expired_key() {
     // Signed on 2024-06-01 while the key was valid; verified after its expiry.
     let msg = pgp::sign(
         &sample("expired@example.org"),
-        &tsk("expired"),
+        tsk("expired"),
         &SignOptions::new(1_717_200_000),
     )
     .unwrap();
@@ -265,7 +265,7 @@ fn expired_key() {
     // Signing with it now is refused.
     let e = pgp::sign(
         &sample("expired@example.org"),
-        &tsk("expired"),
+        tsk("expired"),
         &SignOptions::new(NOW),
     );
     assert!(matches!(e, Err(ximf::Error::Key(_))));
@@ -304,7 +304,7 @@ fn weak_hash_sha1_from_gpg() {
     // And ximf refuses to make one.
     let e = pgp::sign(
         &sample("alice@example.org"),
-        &tsk("alice"),
+        tsk("alice"),
         &SignOptions::new(NOW).with_hash(pgp::HashAlgorithm::SHA1),
     );
     assert!(e.is_err());
@@ -544,7 +544,7 @@ fn multipart_message_signed_and_verified_by_gpg() {
         --mix\nContent-Type: text/plain\n\nSee attached.\n\
         --mix\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nAAECAwQ=\n\
         --mix--\n";
-    let signed = pgp::sign(msg, &tsk("alice"), &SignOptions::new(NOW)).unwrap();
+    let signed = pgp::sign(msg, tsk("alice"), &SignOptions::new(NOW)).unwrap();
     let parts = split_parts(&signed);
     assert!(
         parts[0].starts_with(b"Content-Type: multipart/mixed; boundary=\"mix\";\r\n\thp=\"clear\"")
@@ -564,7 +564,7 @@ fn multipart_message_signed_and_verified_by_gpg() {
     // 8-bit data inside a multipart body (trap 31): that part is re-encoded, the signed part
     // is 7 bit (issue 9, point 13; it used to be refused).
     let eight = String::from_utf8_lossy(msg).replace("See attached.", "Voil\u{e0}.");
-    let signed = pgp::sign(eight.as_bytes(), &tsk("alice"), &SignOptions::new(NOW)).unwrap();
+    let signed = pgp::sign(eight.as_bytes(), tsk("alice"), &SignOptions::new(NOW)).unwrap();
     let parts = split_parts(&signed);
     assert!(parts[0].iter().all(|&b| b < 0x80));
     assert!(find(&parts[0], b"Voil=C3=A0.").is_some());

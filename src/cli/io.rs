@@ -104,12 +104,19 @@ impl Sink {
 
 /// Writes the parts to a temporary file beside `path`, then renames it over `path`, so a reader
 /// never sees half a message. A symbolic link is followed; a device or FIFO is written through.
+///
+/// The output may be plaintext or key material (design.md §8: never leak), so a new file is
+/// created 0600, and replacing an existing file never makes it more readable than it was: the
+/// result keeps the old file's permission bits (0600 stays 0600, 0644 stays 0644), without its
+/// set-id bits, and without group bits unless it keeps the old group too. The temporary file is
+/// created 0600 from the start, so there is no moment in which the plaintext is readable by
+/// anyone who could not read the file it replaces.
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
     let cant = |source| Error::Output {
         path: path.to_owned(),
         source,
     };
-    match std::fs::symlink_metadata(path) {
+    let existing = match std::fs::symlink_metadata(path) {
         // Replace the file the link points to, never the link itself.
         Ok(m) if m.file_type().is_symlink() => {
             let target = std::fs::canonicalize(path).map_err(cant)?;
@@ -124,8 +131,9 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
             parts.iter().try_for_each(|p| f.write_all(p))?;
             return Ok(());
         }
-        _ => {}
-    }
+        Ok(m) if m.is_file() => Some(m),
+        _ => None,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -134,16 +142,13 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.ximf-{}.tmp", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(cant)?;
-    let written = parts
-        .iter()
-        .try_for_each(|p| f.write_all(p))
-        .and_then(|_| f.sync_all());
+    let (tmp, mut f) = create_temp(&dir, &name).map_err(cant)?;
+    let written = match &existing {
+        Some(old) => keep_mode(&f, old),
+        None => Ok(()),
+    }
+    .and_then(|()| parts.iter().try_for_each(|p| f.write_all(p)))
+    .and_then(|()| f.sync_all());
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Io(e));
@@ -152,6 +157,51 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         cant(e)
     })
+}
+
+/// Creates `.NAME.ximf-PID[-N].tmp` in `dir`, new (`O_EXCL`, which also never follows a
+/// symbolic link) and mode 0600 (less if the umask says so). A name left behind by a crashed
+/// run with the same process id is skipped rather than reused.
+fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let pid = std::process::id();
+    let mut attempt = 0u32;
+    loop {
+        let tmp = match attempt {
+            0 => dir.join(format!(".{name}.ximf-{pid}.tmp")),
+            n => dir.join(format!(".{name}.ximf-{pid}-{n}.tmp")),
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Gives the new file `f` the permission bits of the file `old` it is about to replace, no
+/// more. The owner and group are carried over when we may (root may; anyone may pick a group
+/// they belong to). When the group cannot be kept, its bits are dropped: they would otherwise
+/// open the file to our group instead. The owner bits need no such care: if we cannot give the
+/// file back to its owner, they apply to us, who wrote the content.
+fn keep_mode(f: &std::fs::File, old: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, fchown};
+    let mut mode = old.mode() & 0o777;
+    let ours = f.metadata()?;
+    if ours.uid() != old.uid() {
+        let _ = fchown(f, Some(old.uid()), None);
+    }
+    if ours.gid() != old.gid() && fchown(f, None, Some(old.gid())).is_err() {
+        mode &= !0o070;
+    }
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 /// The messages named by `paths`: files as given; a maildir (a directory with `cur/` or `new/`)

@@ -9,14 +9,22 @@ use ximf::policy::{CorrespondenceType, Model};
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct KeyArgs {
     /// Signer or decryption private key: PKCS#8/PKCS#1/SEC1 PEM or DER (encrypted or not),
-    /// PKCS#12 (.p12/.pfx, key and certificate chain in one file) or an OpenPGP secret key
-    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
+    /// PKCS#12 (.p12/.pfx, key and certificate chain in one file) or an OpenPGP secret key;
+    /// or the fingerprint or address of an OpenPGP key whose secret stays in gpg-agent
+    ///
+    /// A value that names no file and is a fingerprint (40 or 64 hex digits, `0x` and spaces
+    /// allowed) or an e-mail address takes the certificate from the GnuPG keyring ($GNUPGHOME)
+    /// and signs and decrypts through gpg-agent, which asks for the passphrase with its own
+    /// pinentry (or takes --passphrase-file/--passphrase-fd through its loopback pinentry).
+    #[arg(long, value_name = "KEY", value_parser = super::config::path)]
     pub key: Vec<PathBuf>,
     /// The signer's X.509 certificate and chain
     #[arg(long, value_name = "FILE", value_parser = super::config::path)]
     pub cert: Vec<PathBuf>,
-    /// A recipient's X.509 certificate or OpenPGP cert
-    #[arg(long, value_name = "FILE", value_parser = super::config::path)]
+    /// A recipient's X.509 certificate or OpenPGP cert, or their address to look up (in the
+    /// config's cert_dir and the GnuPG keyring); without any, encryption looks up every To, Cc
+    /// and Bcc address
+    #[arg(long, value_name = "FILE|ADDRESS", value_parser = super::config::path)]
     pub recipient: Vec<PathBuf>,
     /// X.509 trust anchors (PEM bundle), in addition to the system CA store
     #[arg(long, value_name = "FILE", value_parser = super::config::path)]
@@ -55,7 +63,9 @@ impl KeyArgs {
     /// recipient certificate too, as in `ximf sendmail`.
     pub fn load_for(&self, c: &Config, recipients: &[String]) -> ximf::Result<ximf::protect::Keys> {
         let (key, mut cert) = (self.key.clone(), self.cert.clone());
-        let mut recipient = self.recipient.clone();
+        // Recipients named by address are looked up when encrypting (cli/lookup.rs); only the
+        // files are read here.
+        let mut recipient = super::lookup::split(&self.recipient).0;
         let (mut ca, mut keyring) = (self.ca.clone(), self.keyring.clone());
         // The identities' keys are optional: see passphrase::load_keys.
         let mut config_key = Vec::new();

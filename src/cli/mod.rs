@@ -4,8 +4,11 @@
 mod config;
 mod exit;
 mod generate;
+mod gnupg;
 mod io;
 mod keys;
+mod lookup;
+mod milter;
 mod passphrase;
 mod profile;
 mod protect;
@@ -78,6 +81,8 @@ enum Command {
     Decrypt(protect::DecryptArgs),
     /// Stamp, check and send a message through the real sendmail (a drop-in $sendmail for mutt)
     Sendmail(Box<sendmail::Args>),
+    /// Serve as a milter: verify, annotate, hold or refuse mail at SMTP time
+    Milter(Box<milter::Args>),
     /// Show the effective configuration
     #[command(subcommand)]
     Config(config::Command),
@@ -240,6 +245,7 @@ fn run() -> u8 {
             "put ximf's flags after 'sendmail'\nhint: ximf sendmail -p PROFILE ... -- RECIPIENT"
                 .into(),
         )),
+        Command::Milter(a) => milter::run(*a, &ctx, cli.now.is_some()),
         Command::Config(c) => config::run(c, &ctx),
         Command::Generate(c) => generate::run(c),
     };
@@ -261,6 +267,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Verify(_) => "verify",
         Command::Decrypt(_) => "decrypt",
         Command::Sendmail(_) => "sendmail",
+        Command::Milter(_) => "milter",
         Command::Config(_) => "config",
         Command::Generate(_) => "generate",
     }
@@ -315,8 +322,8 @@ fn clap_error(e: clap::Error) -> u8 {
 
 /// The subcommand named on the command line, skipping global flags and their values.
 fn command_in_argv() -> Option<String> {
-    const COMMANDS: [&str; 7] = [
-        "profile", "stamp", "protect", "verify", "decrypt", "sendmail", "config",
+    const COMMANDS: [&str; 8] = [
+        "profile", "stamp", "protect", "verify", "decrypt", "sendmail", "milter", "config",
     ];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

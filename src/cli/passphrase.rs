@@ -65,7 +65,14 @@ pub fn load_keys(paths: &Paths, source: &Source) -> Result<Keys> {
     };
     let mut src = KeySources::default();
     let given = source.file.is_some() || source.fd.is_some();
-    src.keys = read(&paths.key)?;
+    // `--key FINGERPRINT|ADDRESS`: the secret stays in gpg-agent (super::gnupg).
+    let (key_files, in_agent) = super::gnupg::split(&paths.key);
+    src.keys = read(&key_files)?;
+    if !in_agent.is_empty() {
+        let (certs, agent) = super::gnupg::agent_keys(&in_agent)?;
+        src.agent_certs = certs;
+        src.agent = Some(agent);
+    }
     if paths.key.is_empty() && (given || can_prompt()) {
         src.keys = read(&paths.config_key)?;
     } else {

@@ -17,7 +17,8 @@ pub struct ProtectArgs {
     #[arg(long)]
     sign: bool,
     /// Encrypt the message: to every To, Cc and Bcc recipient, each needing a certificate
-    /// (--recipient, or the config's identity)
+    /// (--recipient, the config's identity, or, with no --recipient, found by address in the
+    /// config's cert_dir and the GnuPG keyring)
     #[arg(long)]
     encrypt: bool,
     /// The protection mechanism
@@ -80,7 +81,8 @@ pub fn run_protect(args: ProtectArgs, ctx: &Ctx) -> Result<Outcome> {
         selected,
         (sign, encrypt, mechanism),
     )?;
-    let out = ximf::protect::protect(&message, &demands, &keys, ctx.now)?;
+    let lookup = super::lookup::lookup(config, &args.keys.recipient);
+    let out = ximf::protect::protect_with(&message, &demands, &keys, ctx.now, &[], Some(&lookup))?;
     super::emit_message(args.output.as_deref(), &out)?;
     Ok(Outcome::Done)
 }

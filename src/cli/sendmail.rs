@@ -58,7 +58,8 @@ pub struct Args {
     #[arg(long)]
     sign: bool,
     /// Encrypt the message: every recipient (To, Cc, Bcc, arguments) needs a certificate, from
-    /// --recipient or the config's identities
+    /// --recipient, the config's identities, or, when no --recipient is given, found by address
+    /// (cert_dir, GnuPG keyring)
     #[arg(long)]
     encrypt: bool,
     /// The protection mechanism
@@ -352,6 +353,7 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8], now: i64) 
     req.context = ximf::policy::select::Context::build(None, &ctx_items)?
         .with_defaults(now, std::env::consts::OS);
     req.keys = keys_for(inv, config, &message)?;
+    req.lookup = Some(super::lookup::lookup(config, &o.recipient));
     req.envelope = inv.recipients.clone();
     let out = ximf::sendmail::prepare(&message, &profile, &req)?;
     let command: Vec<OsString> = match (&o.sendmail_command, &config.sendmail_command) {
@@ -380,7 +382,9 @@ fn keys_for(
     message: &ximf::message::Message,
 ) -> Result<ximf::protect::Keys> {
     let o = &inv.options;
-    let (mut key, mut cert, mut recipient) = (o.key.clone(), o.cert.clone(), o.recipient.clone());
+    let (mut key, mut cert) = (o.key.clone(), o.cert.clone());
+    // Recipients named by address are looked up when encrypting (req.lookup).
+    let mut recipient = super::lookup::split(&o.recipient).0;
     let (mut ca, mut keyring) = (o.ca.clone(), o.keyring.clone());
     ca.extend(config.trust.ca.iter().cloned());
     keyring.extend(config.trust.keyring.iter().cloned());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ximf::message::{Message, Placement};
 use ximf::profile::{Instance, Profile};
 use ximf::report::render;
-use ximf::verify::{VerifyOptions, verify};
+use ximf::verify::VerifyOptions;
 use ximf::{Error, Result};
 
 /// Check a message against its XIMF profile
@@ -178,7 +178,8 @@ fn check(
             "--usage: the message names no instance with a correspondence policy".into(),
         ));
     }
-    Ok(verify(message, profile, &opts))
+    // An agent that could not be asked or refused the key is the exit status (75, 77).
+    ximf::verify::try_verify(message, profile, &opts)
 }
 
 /// Many messages in one process: every file named, every file of a directory, or a maildir's

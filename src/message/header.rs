@@ -141,6 +141,14 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scan> {
         };
         let line = &window[..content_len];
         let next = pos + line_len;
+        // A bare CR is a line break to some readers (Python's email package, Thunderbird's
+        // line buffer) and data to others: `Subject: hi<CR>From: alice` shows one reader a
+        // second From. Refuse the ambiguity instead of choosing (issue 9).
+        if line.contains(&b'\r') {
+            return Err(Error::Message(format!(
+                "header line {line_no} holds a bare CR: readers disagree where the field ends"
+            )));
+        }
 
         if line.is_empty() {
             if content_len == line_len {
@@ -303,10 +311,11 @@ mod tests {
     }
 
     #[test]
-    fn lone_cr_is_data() {
-        let m = b"A: x\ry\n\n";
-        let s = scan(m).expect("valid");
-        assert_eq!(s.fields[0].raw_value(m), b" x\ry");
+    fn lone_cr_in_the_header_is_refused() {
+        assert!(err(b"A: x\ry\n\n").contains("bare CR"));
+        assert!(err(b"Subject: hi\rFrom: a@b\nFrom: c@d\n\n").contains("line 1"));
+        // In the body it is data.
+        assert!(scan(b"A: x\n\nbo\rdy").is_ok());
     }
 
     #[test]

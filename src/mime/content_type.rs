@@ -51,6 +51,59 @@ impl ContentType {
         Self::from_header_section(&buf).unwrap_or_default()
     }
 
+    /// Why the raw value of a Content-Type field could be read two ways, if it could: a comment
+    /// (RFC 822 CFWS) anywhere outside a quoted string, or a parameter given twice — plainly,
+    /// or plainly and in RFC 2231 form (`boundary*0=`, `boundary*=`). mail-parser drops
+    /// comments and picks one value; other readers (mutt) keep the comment in the subtype or
+    /// the boundary, or pick the other value: on a signed or encrypted structure that
+    /// difference decides what the reader is shown, so the engine refuses it.
+    pub fn ambiguity(raw_value: &[u8]) -> Option<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mut in_quote = false;
+        let mut escaped = false;
+        let mut segment = Vec::new();
+        let mut segments: Vec<Vec<u8>> = Vec::new();
+        for &b in raw_value {
+            if escaped {
+                escaped = false;
+                segment.push(b);
+                continue;
+            }
+            match b {
+                b'\\' if in_quote => escaped = true,
+                b'"' => in_quote = !in_quote,
+                b'(' | b')' if !in_quote => {
+                    return Some("a comment in the Content-Type field".into());
+                }
+                b';' if !in_quote => {
+                    segments.push(std::mem::take(&mut segment));
+                    continue;
+                }
+                _ => {}
+            }
+            segment.push(b);
+        }
+        segments.push(segment);
+        for seg in segments.iter().skip(1) {
+            let text = String::from_utf8_lossy(seg);
+            let Some((name, _)) = text.split_once('=') else {
+                continue;
+            };
+            // `boundary`, `boundary*`, `boundary*0`, `boundary*0*` all name `boundary`.
+            let name = name.trim().to_ascii_lowercase();
+            let base = name.split('*').next().unwrap_or_default().to_owned();
+            let section = &name[base.len()..];
+            let first_section = section.is_empty() || section == "*" || section.starts_with("*0");
+            if first_section {
+                if names.contains(&base) {
+                    return Some(format!("the parameter {base} is given more than once"));
+                }
+                names.push(base);
+            }
+        }
+        None
+    }
+
     /// The parameter `name` (lower-case), if present.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
@@ -73,6 +126,24 @@ mod tests {
         assert_eq!(ct.param("protocol"), Some("application/pgp-signature"));
         assert_eq!(ct.param("micalg"), Some("pgp-sha256"));
         assert_eq!(ct.param("boundary"), Some("abcd"));
+    }
+
+    #[test]
+    fn ambiguous_fields_are_found() {
+        let a = |s: &str| ContentType::ambiguity(s.as_bytes()).is_some();
+        assert!(a(
+            " multipart/(x)signed; protocol=\"application/pkcs7-signature\"; boundary=SIG(x)"
+        ));
+        assert!(a(
+            " multipart/signed; boundary*0=S; boundary*1=IG; boundary=ZZ"
+        ));
+        assert!(a(" multipart/mixed; boundary=a; BOUNDARY=b"));
+        assert!(a(" multipart/mixed; boundary*=utf-8''a; boundary=b"));
+        assert!(!a(" multipart/mixed; boundary=\"(not a comment); x\""));
+        assert!(!a(
+            " multipart/signed; boundary*0=S; boundary*1=IG; protocol=x"
+        ));
+        assert!(!a(" text/plain; charset=us-ascii"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Sig
 use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 
+use super::agent::{self, SigningKey};
 use super::sign::{Hp, assemble, multipart_signed, prepare};
 use super::{crypto, keys, policy, system_time};
 use crate::message::eol::{Eol, to_crlf};
@@ -19,8 +20,8 @@ use crate::{Error, Result};
 pub struct EncryptOptions {
     /// Unix seconds: recipient keys must be valid then; signature and literal data time.
     pub now: i64,
-    /// Also sign with this TSK.
-    pub sign_with: Option<Cert>,
+    /// Also sign with this key (a TSK, or a certificate whose secret gpg-agent holds).
+    pub sign_with: Option<SigningKey>,
     /// Sign and encrypt in one OpenPGP message (RFC 3156 §6.2); otherwise a `multipart/signed`
     /// is encrypted (§6.1).
     pub combined: bool,
@@ -47,8 +48,8 @@ impl EncryptOptions {
     }
 
     /// Also sign with `signer`, nested (`combined` false) or in one OpenPGP message.
-    pub fn signed_by(mut self, signer: Cert, combined: bool) -> Self {
-        self.sign_with = Some(signer);
+    pub fn signed_by(mut self, signer: impl Into<SigningKey>, combined: bool) -> Self {
+        self.sign_with = Some(signer.into());
         self.combined = combined;
         self
     }
@@ -59,7 +60,7 @@ impl EncryptOptions {
 pub(crate) fn encrypt_bytes(
     plain: &[u8],
     recipients: &[Cert],
-    signer: Option<&Cert>,
+    signer: Option<&SigningKey>,
     now: i64,
 ) -> Result<Vec<u8>> {
     let p = policy::standard();
@@ -68,13 +69,20 @@ pub(crate) fn encrypt_bytes(
     for cert in recipients {
         keys.extend(keys::encryption_keys(cert, &p, t)?);
     }
-    let keypair = match signer {
-        Some(s) => Some(
-            keys::signing_key(s, &p, t)?
-                .into_keypair()
-                .map_err(|e| Error::Key(format!("signer key: {e}")))?,
-        ),
-        None => None,
+    let (keypair, slot) = match signer {
+        Some(s) => {
+            let (kp, slot) = agent::signer(s, &p, t)?;
+            (Some(kp), slot)
+        }
+        None => (None, None),
+    };
+    // An agent's failure keeps its class (75, 67, 77) instead of Sequoia's message.
+    let failed = |what: &'static str| {
+        let slot = slot.clone();
+        move |e: openpgp::anyhow::Error| match slot.as_ref().and_then(agent::take_failure) {
+            Some(failure) => failure,
+            None => crypto(what)(e),
+        }
     };
     let mut out = Vec::new();
     {
@@ -88,12 +96,12 @@ pub(crate) fn encrypt_bytes(
             .map_err(crypto("encryption failed"))?;
         let m = match keypair {
             Some(kp) => Signer::new(m, kp)
-                .map_err(crypto("signing failed"))?
+                .map_err(failed("signing failed"))?
                 .hash_algo(HashAlgorithm::SHA256)
-                .map_err(crypto("signing failed"))?
+                .map_err(failed("signing failed"))?
                 .creation_time(t)
                 .build()
-                .map_err(crypto("signing failed"))?,
+                .map_err(failed("signing failed"))?,
             None => m,
         };
         let mut w = LiteralWriter::new(m)
@@ -102,7 +110,7 @@ pub(crate) fn encrypt_bytes(
             .build()
             .map_err(crypto("encryption failed"))?;
         w.write_all(plain)?;
-        w.finalize().map_err(crypto("encryption failed"))?;
+        w.finalize().map_err(failed("encryption failed"))?;
     }
     Ok(to_crlf(&out).into_owned())
 }
@@ -140,7 +148,8 @@ pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// line-ending convention.
 ///
 /// Fails with [`Error::Usage`] without recipients, [`Error::Key`] when a recipient has no usable encryption key (or the
-/// signer no signing key) at `opts.now`, and [`Error::Message`] when the input has no header.
+/// signer no signing key) at `opts.now`, and [`Error::Message`] when the input has no header;
+/// a signer in gpg-agent fails as [`super::sign`] says.
 pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Result<Vec<u8>> {
     if recipients.is_empty() {
         return Err(Error::Usage(

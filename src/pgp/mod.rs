@@ -10,6 +10,9 @@
 //! - [`verify_detached`], [`verify_inline`], [`open`]: the backend of the secure-message engine
 //!   ([`crate::secure`]), which decides what the results mean for the message.
 //!
+//! - [`Agent`], [`SigningKey::Agent`]: signing and decryption with secret keys that stay in
+//!   gpg-agent (the library is given the agent's socket; it never reads `$GNUPGHOME`).
+//!
 //! Times are unix seconds given by the caller (style.md §2: no hidden clock).
 //!
 //! # Decisions
@@ -23,6 +26,7 @@
 //! - Header protection, the From rule and partial signatures are judged by the engine, the
 //!   same for S/MIME (crate::secure).
 
+mod agent;
 pub(crate) mod armor;
 mod encrypt;
 pub(crate) mod keys;
@@ -30,10 +34,13 @@ mod policy;
 mod sign;
 mod verify;
 
+pub(crate) use agent::AgentKeys;
+pub use agent::{Agent, DEFAULT_TIMEOUT as AGENT_TIMEOUT, SigningKey};
 pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keys::load_keys;
 pub use sequoia_openpgp::types::HashAlgorithm;
 pub use sign::{SignOptions, sign};
+pub(crate) use verify::open_with;
 pub use verify::{Opened, open, panic_is_caught, verify_detached, verify_inline};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

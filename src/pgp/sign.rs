@@ -2,14 +2,14 @@
 
 use std::io::Write as _;
 
-use openpgp::Cert;
 use openpgp::armor;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::serialize::stream::{Armorer, Message, Signer};
 use openpgp::types::{HashAlgorithm, SignatureType};
 use sequoia_openpgp as openpgp;
 
-use super::{keys, policy, system_time};
+use super::agent::{self, SigningKey};
+use super::{policy, system_time};
 use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::mime::{self, Entity, transfer};
 use crate::{Error, Result};
@@ -157,7 +157,7 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
 /// A detached, armored, binary-type (0x00) signature over `data` (RFC 3156 §5), with its hash.
 pub(crate) fn detached_signature(
     data: &[u8],
-    signer: &Cert,
+    signer: &SigningKey,
     hash: Option<HashAlgorithm>,
     now: i64,
 ) -> Result<(Vec<u8>, HashAlgorithm)> {
@@ -170,18 +170,23 @@ pub(crate) fn detached_signature(
     }
     let p = policy::standard();
     let t = system_time(now);
-    let key = keys::signing_key(signer, &p, t)?;
+    let (keypair, slot) = agent::signer(signer, &p, t)?;
+    let key = keypair.public();
     if policy::weak_key(key.pk_algo(), key.mpis().bits()) {
         return Err(Error::Key(format!(
             "refusing to sign with a weak key ({} bits)",
             key.mpis().bits().unwrap_or(0)
         )));
     }
-    let keypair = key
-        .into_keypair()
-        .map_err(|e| Error::Key(format!("signer key: {e}")))?;
     let mut out = Vec::new();
-    let crypto = || super::crypto("signing failed");
+    // An agent's failure keeps its class (75, 67, 77) instead of Sequoia's message.
+    let crypto = || {
+        let slot = slot.clone();
+        move |e: openpgp::anyhow::Error| match slot.as_ref().and_then(agent::take_failure) {
+            Some(failure) => failure,
+            None => super::crypto("signing failed")(e),
+        }
+    };
     {
         let m = Message::new(&mut out);
         let m = Armorer::new(m)
@@ -205,7 +210,7 @@ pub(crate) fn detached_signature(
 /// Wraps the canonical `part` into a `multipart/signed` entity: (Content-Type field, body).
 pub(crate) fn multipart_signed(
     part: &[u8],
-    signer: &Cert,
+    signer: &SigningKey,
     hash: Option<HashAlgorithm>,
     now: i64,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
@@ -258,14 +263,20 @@ pub(crate) fn assemble(outer: &[Vec<u8>], ct: &[u8], body: &[u8], eol: Eol) -> V
 /// part that is not is re-encoded as quoted-printable or base64, [`transfer::to_seven_bit`]);
 /// `micalg` names the hash actually used. The output uses the input's line-ending convention.
 ///
+/// `signer` is a TSK (`&Cert` or `Cert`) or a [`SigningKey::Agent`]: a certificate whose
+/// secret gpg-agent holds.
+///
 /// Fails with [`Error::Message`] when the input has no header or a part cannot be brought to
 /// 7 bit, [`Error::Key`] when `signer` has no usable secret signing key at `opts.now`, and
-/// [`Error::Config`] for a refused hash.
-pub fn sign(message: &[u8], signer: &Cert, opts: &SignOptions) -> Result<Vec<u8>> {
+/// [`Error::Config`] for a refused hash. With the agent: [`Error::TempFail`] when it cannot be
+/// reached or does not answer in time, [`Error::NoKey`] when it does not hold the secret, and
+/// [`Error::KeyRefused`] when it refuses (pinentry cancelled or unavailable, wrong passphrase).
+pub fn sign(message: &[u8], signer: impl Into<SigningKey>, opts: &SignOptions) -> Result<Vec<u8>> {
+    let signer = signer.into();
     let eol = Eol::detect(message);
     let crlf = to_crlf(message);
     let prepared = prepare(&crlf, opts.header_protection.then_some(Hp::Clear))?;
-    let (ct, body) = multipart_signed(&prepared.part, signer, opts.hash, opts.now)?;
+    let (ct, body) = multipart_signed(&prepared.part, &signer, opts.hash, opts.now)?;
     Ok(assemble(&prepared.outer, &ct, &body, eol))
 }
 

@@ -23,6 +23,7 @@ use openpgp::types::{HashAlgorithm, RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyHandle, Packet};
 use sequoia_openpgp as openpgp;
 
+use super::agent::AgentKeys;
 use super::{keys, policy, system_time};
 use crate::message::eol::Eol;
 use crate::report::{Finding, Severity};
@@ -403,6 +404,11 @@ fn unsupported_hash(hash: HashAlgorithm) -> Outcome {
 pub(crate) struct Helper<'a> {
     pub keyring: &'a [Cert],
     pub keys: &'a [Cert],
+    /// Certificates whose secrets gpg-agent holds, tried after `keys`.
+    pub agent: Option<AgentKeys<'a>>,
+    /// The first classified failure of the agent (unreachable, refused, no such key), kept
+    /// so that the caller's exit status says it when no key opened the message.
+    pub agent_failure: std::rc::Rc<std::cell::RefCell<Option<crate::Error>>>,
     pub now: SystemTime,
     pub outcomes: Vec<Outcome>,
     pub cipher: Option<String>,
@@ -415,6 +421,8 @@ impl<'a> Helper<'a> {
         Helper {
             keyring,
             keys,
+            agent: None,
+            agent_failure: Default::default(),
             now,
             outcomes: Vec::new(),
             cipher: None,
@@ -534,6 +542,41 @@ impl DecryptionHelper for Helper<'_> {
                 }
             }
         }
+        // Then the agent, which may ask its pinentry: only once the keys in memory failed.
+        if let Some(agent) = self.agent {
+            for pkesk in pkesks {
+                let recipient = pkesk.recipient();
+                for cert in agent.certs {
+                    for ka in cert.keys() {
+                        let key = ka.key().role_as_unspecified();
+                        let fits = match &recipient {
+                            Some(r) => r.aliases(KeyHandle::from(key.fingerprint())),
+                            // An anonymous recipient (RFC 9580 §5.1): any key that encrypts.
+                            None => key.pk_algo().for_encryption(),
+                        };
+                        if !fits {
+                            continue;
+                        }
+                        let mut kp = match agent.decryptor(key) {
+                            Ok(kp) => kp,
+                            Err(e) => {
+                                self.agent_failure.borrow_mut().get_or_insert(e);
+                                continue;
+                            }
+                        };
+                        let opened = pkesk.decrypt(&mut kp, sym_algo);
+                        if let Some(e) = super::agent::take_failure(&kp.failure) {
+                            self.agent_failure.borrow_mut().get_or_insert(e);
+                        }
+                        if let Some((algo, sk)) = opened
+                            && decrypt(algo, &sk)
+                        {
+                            return Ok(Some(cert.clone()));
+                        }
+                    }
+                }
+            }
+        }
         self.no_key.set(true);
         Err(openpgp::Error::InvalidOperation("no key to decrypt the message".into()).into())
     }
@@ -561,8 +604,9 @@ fn bound_addresses(cert: &Cert, then: SystemTime, now: SystemTime) -> Vec<String
 pub struct Opened {
     /// The plaintext.
     pub plaintext: Vec<u8>,
-    /// The symmetric cipher (`aes256`, with the AEAD mode when there is one).
-    pub cipher: String,
+    /// The symmetric cipher (`aes256`, with the AEAD mode when there is one); none when the
+    /// OpenPGP message was not encrypted at all (a signed or bare literal message).
+    pub cipher: Option<String>,
     /// Signatures inside the encryption (RFC 3156 §6.2 combined messages).
     pub signers: Vec<Signer>,
 }
@@ -578,23 +622,55 @@ pub fn open(
     now: i64,
     max_output: u64,
 ) -> Result<Opened, String> {
+    open_with(data, keys, None, keyring, now, max_output).map_err(|f| f.message)
+}
+
+/// Why [`open_with`] failed: the one-line reason, and the agent's classified failure when the
+/// agent was tried and failed (unreachable 75, no such key 67, refused 77).
+#[derive(Debug)]
+pub(crate) struct OpenFailure {
+    pub message: String,
+    pub agent: Option<crate::Error>,
+}
+
+/// [`open`] with, besides the TSKs `keys`, certificates whose secrets `agent` holds.
+pub(crate) fn open_with(
+    data: &[u8],
+    keys: &[Cert],
+    agent: Option<AgentKeys<'_>>,
+    keyring: &[Cert],
+    now: i64,
+    max_output: u64,
+) -> Result<Opened, OpenFailure> {
     let t = system_time(now);
-    if keys.is_empty() {
-        return Err("the message is encrypted and no key was given".into());
-    }
-    let helper = Helper::new(keyring, keys, t);
+    let fail = |message: String, agent: Option<crate::Error>| OpenFailure { message, agent };
+    // No early refusal without keys: a message that is only signed needs none, and only
+    // parsing tells (the helper's decrypt fails when an encrypted one needs a key).
+    let keyless = keys.is_empty() && agent.is_none_or(|a| a.certs.is_empty());
+    let mut helper = Helper::new(keyring, keys, t);
+    helper.agent = agent;
+    let agent_failure = helper.agent_failure.clone();
     match decrypt_message(data, helper, max_output) {
         Ok((plaintext, helper)) => Ok(Opened {
             plaintext,
-            cipher: helper.cipher.clone().unwrap_or_else(|| "unknown".into()),
+            cipher: helper.cipher.clone(),
             signers: helper
                 .outcomes
                 .into_iter()
                 .map(|o| o.into_signer(t))
                 .collect(),
         }),
-        Err((why, true)) => Err(format!("no key opens the message: {why}")),
-        Err((why, false)) => Err(format!("cannot decrypt: {why}")),
+        Err((why, true)) => {
+            let agent = agent_failure.borrow_mut().take();
+            let why = match &agent {
+                // The finding takes the error line, not the hint for the command line.
+                Some(e) => e.to_string().lines().next().unwrap_or_default().to_owned(),
+                None if keyless => "the message is encrypted and no key was given".into(),
+                None => format!("no key opens the message: {why}"),
+            };
+            Err(fail(why, agent))
+        }
+        Err((why, false)) => Err(fail(format!("cannot decrypt: {why}"), None)),
     }
 }
 

@@ -60,7 +60,13 @@ pub(crate) fn load_file(
         return Ok(load_catalog(source, path, &doc, record_path));
     }
     if root.local == "instance" && (root.is_ximf() || root.ns == xml::Ns::None) {
-        return Ok(load_single(source, path, &doc, FileSet::default()));
+        return Ok(load_single(
+            source,
+            path,
+            &doc,
+            FileSet::default(),
+            Vec::new(),
+        ));
     }
     Err(LoadError::new(
         "wrong-root",
@@ -90,9 +96,27 @@ pub(crate) fn load_instance_dir(source: Source, headers: &Path) -> Result<Profil
         .unwrap_or_default();
     let suffix = name.strip_prefix("headers-").unwrap_or(name);
     let dir = headers.parent().unwrap_or(Path::new(""));
-    let sibling = |prefix: &str| {
+    let mut diags = Vec::new();
+    let mut sibling = |prefix: &str| {
         let p = dir.join(format!("{prefix}{suffix}"));
-        source.is_file(&p).then_some(p)
+        if !source.is_file(&p) {
+            return None;
+        }
+        // Found by name, not written in a profile, but the same escape as a ref's: a link in
+        // the directory must not make us read (and quote in diagnostics) a file elsewhere.
+        if let Some(real) = source.escapes(dir, &p) {
+            diags.push(Diagnostic::error(
+                xml::file_location(&p),
+                "path-escape",
+                format!(
+                    "{} resolves to {} through a symbolic link, outside the instance's directory",
+                    p.display(),
+                    real.display()
+                ),
+            ));
+            return None;
+        }
+        Some(p)
     };
     let siblings = FileSet {
         headers: headers.to_path_buf(),
@@ -100,11 +124,18 @@ pub(crate) fn load_instance_dir(source: Source, headers: &Path) -> Result<Profil
         ihm: sibling("ihm-"),
         rules: sibling("rules-").into_iter().collect(),
     };
-    Ok(load_single(source, headers, &doc, siblings))
+    Ok(load_single(source, headers, &doc, siblings, diags))
 }
 
-/// A single instance file becomes a catalog of one, named after the root's `@name`.
-fn load_single(source: Source, path: &Path, doc: &Document, mut files: FileSet) -> Profile {
+/// A single instance file becomes a catalog of one, named after the root's `@name`. `diags`
+/// holds what was found while looking for its files.
+fn load_single(
+    source: Source,
+    path: &Path,
+    doc: &Document,
+    mut files: FileSet,
+    mut diags: Vec<Diagnostic>,
+) -> Profile {
     let root = &doc.root;
     let file_name = |p: &Option<PathBuf>| {
         p.as_ref()
@@ -146,7 +177,6 @@ fn load_single(source: Source, path: &Path, doc: &Document, mut files: FileSet) 
         ximf_version: iref.ximf_version.clone(),
         plain: iref.plain,
     };
-    let mut diags = Vec::new();
     let instances = compile::compile(source, &files, &identity, &mut diags)
         .into_iter()
         .collect();
@@ -251,6 +281,18 @@ fn resolve_file(
         }
     };
     if let Some(found) = tried.iter().find(|p| source.is_file(p)) {
+        if let Some(real) = source.escapes(dir, found) {
+            diags.push(Diagnostic::error(
+                iref.location.clone(),
+                "path-escape",
+                format!(
+                    "instance {:?}: file {file:?} resolves to {} through a symbolic link, outside the catalog's directory",
+                    iref.name,
+                    real.display()
+                ),
+            ));
+            return None;
+        }
         return Some(found.clone());
     }
     let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();

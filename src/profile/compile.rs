@@ -501,6 +501,17 @@ impl Resolver<'_> {
             );
             return None;
         }
+        if let Some(real) = self.source.escapes(&self.base, &path) {
+            self.error(
+                &list.location,
+                "path-escape",
+                format!(
+                    "ref {written:?} resolves to {} through a symbolic link, outside the instance's directory",
+                    real.display()
+                ),
+            );
+            return None;
+        }
         let doc = match parse::read_doc(self.source, &path) {
             Ok(d) => d,
             Err(e) => {

@@ -48,6 +48,30 @@ impl Source {
             }
         }
     }
+
+    /// Where `path` really is, when following its symbolic links leads out of the directory
+    /// tree `root` (the catalog's or the instance's directory); `None` when it stays inside,
+    /// for memory files (no links), and when either cannot be resolved (a missing file is
+    /// reported by whoever looks for it).
+    ///
+    /// [`confined`] rules out `..` and absolute paths in what the profile wrote; this rules out
+    /// the same escape made through a link in the tree (`list.xml -> /etc/...`), so a profile
+    /// cannot make us read, and echo in diagnostics, files its author could not name.
+    pub(crate) fn escapes(&self, root: &Path, path: &Path) -> Option<PathBuf> {
+        match self {
+            Source::Disk => {
+                let root = if root.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    root
+                };
+                let root = std::fs::canonicalize(root).ok()?;
+                let real = std::fs::canonicalize(path).ok()?;
+                (!real.starts_with(&root)).then_some(real)
+            }
+            Source::Memory(_) => None,
+        }
+    }
 }
 
 /// Lexical normalisation (drops `.` components) so `a/./b` and `a/b` compare equal in memory.
@@ -100,5 +124,31 @@ mod tests {
         let s = Source::Memory(FILES);
         assert!(s.is_file(Path::new("<builtin>/./a/b.xml")));
         assert!(s.read(Path::new("<builtin>/a/c.xml")).is_err());
+        assert_eq!(s.escapes(Path::new("<builtin>/a"), Path::new("/etc")), None);
+    }
+
+    #[test]
+    fn links_out_of_the_tree_escape() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("sub"))?;
+        std::fs::write(dir.path().join("outside.xml"), "<x/>")?;
+        std::fs::write(tree.join("sub/inside.xml"), "<x/>")?;
+        std::os::unix::fs::symlink("../outside.xml", tree.join("out.xml"))?;
+        std::os::unix::fs::symlink("sub/inside.xml", tree.join("in.xml"))?;
+        let d = Source::Disk;
+        assert_eq!(
+            d.escapes(&tree, &tree.join("out.xml")),
+            Some(std::fs::canonicalize(dir.path().join("outside.xml"))?)
+        );
+        assert_eq!(d.escapes(&tree, &tree.join("in.xml")), None);
+        assert_eq!(d.escapes(&tree, &tree.join("sub/inside.xml")), None);
+        assert_eq!(d.escapes(&tree, &tree.join("missing.xml")), None);
+        // The tree may itself be reached through a link.
+        std::os::unix::fs::symlink(&tree, dir.path().join("alias"))?;
+        let alias = dir.path().join("alias");
+        assert_eq!(d.escapes(&alias, &alias.join("in.xml")), None);
+        assert!(d.escapes(&alias, &alias.join("out.xml")).is_some());
+        Ok(())
     }
 }

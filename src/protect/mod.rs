@@ -4,6 +4,7 @@
 
 mod demands;
 
+pub use crate::secure::lookup::Lookup;
 pub use crate::secure::{Keys, Mechanism, decrypt, is_openpgp, verify};
 pub use demands::Demands;
 
@@ -82,11 +83,35 @@ pub fn protect_to(
     now: i64,
     envelope: &[String],
 ) -> Result<Vec<u8>> {
+    protect_with(message, demands, keys, now, envelope, None)
+}
+
+/// [`protect_to`], and when encrypting, the recipients' certificates `lookup` finds by address
+/// join `keys` first ([`Lookup::complete`]): of the mechanisms the demands allow and, when
+/// signing, those a signing key serves. A recipient found so is a recipient certificate like
+/// any other, so every recipient still needs one; an address the lookup cannot resolve (none,
+/// several, only expired or revoked ones) is [`Error::NoKey`] (67) naming it.
+pub fn protect_with(
+    message: &Message,
+    demands: &Demands,
+    keys: &Keys,
+    now: i64,
+    envelope: &[String],
+    lookup: Option<&Lookup>,
+) -> Result<Vec<u8>> {
     if !demands.sign && !demands.encrypt {
         return Ok(message.bytes().to_vec());
     }
     let from = crate::policy::enforce::mailboxes(&message.value("From").unwrap_or_default());
     let to = crate::policy::enforce::Recipients::of(message, envelope).addresses;
+    let completed;
+    let keys = match lookup {
+        Some(l) if demands.encrypt => {
+            completed = l.complete(keys, &to, &lookup_kinds(demands, keys), now)?;
+            &completed
+        }
+        _ => keys,
+    };
     let no_recipient_keys = keys.smime_recipients.is_empty() && keys.pgp_recipients.is_empty();
     let mechanism = demands.mechanism_for(keys).map_err(|e| match e {
         // No mechanism has any recipient certificate: every recipient lacks one.
@@ -108,6 +133,28 @@ pub fn protect_to(
     match mechanism {
         Mechanism::Smime => protect_smime(message, demands, keys, now, who),
         Mechanism::OpenPgp => protect_pgp(message, demands, keys, now, who),
+    }
+}
+
+/// The kinds of certificate worth looking up: the mechanisms allowed and, when signing, those a
+/// signing key serves (the others cannot be chosen); every allowed one when none does, so the
+/// missing signer is what protection reports.
+fn lookup_kinds(demands: &Demands, keys: &Keys) -> Vec<Mechanism> {
+    let allowed = if demands.mechanisms.is_empty() {
+        vec![Mechanism::Smime, Mechanism::OpenPgp]
+    } else {
+        demands.mechanisms.clone()
+    };
+    let signable: Vec<Mechanism> = (allowed.iter().copied())
+        .filter(|m| match m {
+            Mechanism::Smime => keys.has_smime(true, false),
+            Mechanism::OpenPgp => keys.has_pgp(true, false),
+        })
+        .collect();
+    if demands.sign && !signable.is_empty() {
+        signable
+    } else {
+        allowed
     }
 }
 
@@ -206,8 +253,8 @@ fn protect_pgp(
 ) -> Result<Vec<u8>> {
     let signer = if d.sign {
         let s = keys.pgp_signer(who.from)?;
-        d.check_pgp_key(s)?;
-        Some(s.clone())
+        d.check_pgp_key(s.cert())?;
+        Some(s)
     } else {
         None
     };
@@ -227,5 +274,5 @@ fn protect_pgp(
     if let Some(h) = d.pgp_hash()? {
         o = o.with_hash(h);
     }
-    pgp::sign(message.bytes(), &s, &o)
+    pgp::sign(message.bytes(), s, &o)
 }

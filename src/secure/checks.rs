@@ -35,10 +35,12 @@ pub fn author(ent: &Entity<'_>) -> Result<String, String> {
 }
 
 /// RFC 8551 §2.5 / RFC 3156: the From mailbox must be an address of the signer of at least one
-/// layer that covers the plaintext. A signature over ciphertext only is reported and is never
+/// layer that covers the plaintext, among the first `vouching` layers (those that cover the
+/// header the From was read from). A signature over ciphertext only is reported and is never
 /// the author's. Layers that did not verify are judged by their own findings.
 pub fn signer_matches_from(
     layers: &[Layer],
+    vouching: usize,
     author: Result<String, String>,
     out: &mut Vec<Finding>,
 ) {
@@ -69,11 +71,23 @@ pub fn signer_matches_from(
             return;
         }
     };
-    let candidates: Vec<_> = sigs
+    let vouchers: Vec<_> = super::walk::signatures(&layers[..vouching.min(layers.len())]).collect();
+    let candidates: Vec<_> = vouchers
         .iter()
         .filter(|s| s.covers_plaintext && s.signer.status != SignatureStatus::Invalid)
         .collect();
-    let covering = sigs.iter().any(|s| s.covers_plaintext);
+    let covering = vouchers.iter().any(|s| s.covers_plaintext);
+    if !covering && sigs.iter().any(|s| s.covers_plaintext) {
+        out.push(Finding {
+            code: codes::SIGNER_MISMATCH,
+            severity: Severity::Error,
+            header: Some("From".into()),
+            message: format!(
+                "From is {author} but no signature covers the header it is read from (only content inside it is signed)"
+            ),
+        });
+        return;
+    }
     if covering && candidates.is_empty() {
         // Every covering signature failed: its own finding says why.
         return;

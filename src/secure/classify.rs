@@ -102,6 +102,24 @@ pub fn find_line(text: &[u8], line: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// The offset of the first line at or after `from` that is exactly `marker` (trailing white
+/// space and CR allowed): an armor line with text after its marker is not that marker — mail
+/// clients show the extra text, and it is signed by nobody.
+pub fn find_exact_line(text: &[u8], marker: &[u8], from: usize) -> Option<usize> {
+    let mut pos = from;
+    while let Some(at) = find_line(text, marker, pos) {
+        let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
+        if text[at + marker.len()..end]
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+        {
+            return Some(at);
+        }
+        pos = at + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

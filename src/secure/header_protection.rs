@@ -3,6 +3,8 @@
 //! `message/rfc822` wrapper) and the obscured Subject placeholders of encrypted mail; RFC 7508
 //! SecureHeaderFields; the ESS security label against the classification fields.
 
+use std::collections::HashMap;
+
 use super::codes;
 use crate::mime::{self, Entity};
 use crate::report::{Finding, LabelReport, Severity};
@@ -65,6 +67,8 @@ pub fn is_trace(name: &str) -> bool {
 pub struct Protection {
     /// Names of the fields a signature or the encryption covers.
     pub names: Vec<String>,
+    /// The same names lower-cased, for lookups in constant time (a header may have 10,000).
+    covered: std::collections::HashSet<String>,
     /// The protected copies (RFC 9788), as (name, unfolded value).
     pub inner: Vec<(String, String)>,
     /// Findings.
@@ -82,13 +86,13 @@ impl Protection {
     }
 
     fn cover(&mut self, name: &str) {
-        if !self.names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        if self.covered.insert(name.to_ascii_lowercase()) {
             self.names.push(name.to_owned());
         }
     }
 
     fn covers(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        self.covered.contains(&name.to_ascii_lowercase())
     }
 }
 
@@ -125,28 +129,40 @@ pub fn compare_injected(
     for n in &names {
         p.cover(n);
     }
+    // Grouped by lower-cased name once: comparing name by name would be quadratic in the
+    // number of fields.
+    let mut inner_by: HashMap<String, Vec<String>> = HashMap::new();
+    for (n, v) in &p.inner {
+        inner_by
+            .entry(n.to_ascii_lowercase())
+            .or_default()
+            .push(v.clone());
+    }
+    let mut records_by: HashMap<&str, Vec<&String>> = HashMap::new();
+    for (n, v) in &hp_outer {
+        records_by.entry(n.as_str()).or_default().push(v);
+    }
+    let mut outer_by: HashMap<String, Vec<String>> = HashMap::new();
+    for f in &outer.fields {
+        outer_by
+            .entry(f.name.to_ascii_lowercase())
+            .or_default()
+            .push(outer.text(f));
+    }
     // Inside encryption the real Subject is protected whatever the mode: a placeholder outside
     // is the sender hiding it, not tampering.
     let obscurable = encrypted;
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for name in &names {
         let lower = name.to_ascii_lowercase();
-        if seen.contains(&lower) {
+        if !seen.insert(lower.clone()) {
             continue;
         }
-        seen.push(lower.clone());
-        let ins: Vec<String> = p
-            .inner
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-            .collect();
-        let records: Vec<&String> = hp_outer
-            .iter()
-            .filter(|(n, _)| *n == lower)
-            .map(|(_, v)| v)
-            .collect();
-        let outs = outer_values(outer, name);
+        let empty = Vec::new();
+        let ins = inner_by.get(&lower).unwrap_or(&empty);
+        let no_records = Vec::new();
+        let records = records_by.get(lower.as_str()).unwrap_or(&no_records);
+        let outs = outer_by.get(&lower).unwrap_or(&empty);
         if outs.is_empty() {
             // hp="cipher" removes a field from the outside by leaving no HP-Outer record.
             if !(encrypted && mode == Mode::Cipher && records.is_empty()) {
@@ -160,9 +176,11 @@ pub fn compare_injected(
             }
             continue;
         }
-        for o in &outs {
+        for o in outs.iter() {
+            // HP-Outer may explain an obscured field, never another author: the outer From
+            // is what every reader shows (mutt, the index, procmail, Sieve).
             let explained = ins.contains(o)
-                || (encrypted && mode == Mode::Cipher && records.contains(&o))
+                || (encrypted && mode == Mode::Cipher && records.contains(&o) && lower != "from")
                 || (obscurable && lower == "subject" && OBSCURED_SUBJECTS.contains(&o.as_str()));
             if !explained {
                 let msg = format!("the outer {name} {o:?} differs from its protected copy");
@@ -247,7 +265,7 @@ pub fn compare_secure_headers(p: &mut Protection, outer: &Entity<'_>, shf: &Secu
 /// signature does not cover is reported as a warning (the correspondence type may demand
 /// header protection; the policy check makes that an error).
 pub fn unprotected(p: &mut Protection, outer: &Entity<'_>, injected: bool) {
-    let mut warned: Vec<String> = Vec::new();
+    let mut warned: std::collections::HashSet<String> = std::collections::HashSet::new();
     for f in &outer.fields {
         let lower = f.name.to_ascii_lowercase();
         let ximf = lower.starts_with("x-ximf-") && lower != "x-ximf-verify";
@@ -256,12 +274,12 @@ pub fn unprotected(p: &mut Protection, outer: &Entity<'_>, injected: bool) {
             || lower == "bcc"
             || is_trace(&f.name)
             || p.covers(&f.name)
-            || warned.contains(&lower)
+            || warned.contains(lower.as_str())
             || (!injected && !ximf)
         {
             continue;
         }
-        warned.push(lower);
+        warned.insert(lower);
         let severity = if ximf && injected {
             Severity::Error
         } else {

@@ -88,8 +88,15 @@ pub struct KeySources {
     pub cas: Vec<KeyFile>,
     /// `--keyring`: trusted OpenPGP certificates.
     pub keyrings: Vec<KeyFile>,
-    /// Unlocks encrypted private keys; `None` when the caller has none.
+    /// Unlocks encrypted private keys; `None` when the caller has none. With `agent`, it is
+    /// also handed to gpg-agent through its loopback pinentry.
     pub passphrase: Option<Passphrase>,
+    /// `--key` values that name a key in the user's GnuPG keyring (a fingerprint or an
+    /// address): the OpenPGP certificates the caller exported from it (`gpg --export`), whose
+    /// secret keys stay in `agent`.
+    pub agent_certs: Vec<KeyFile>,
+    /// The gpg-agent holding the secrets of `agent_certs`.
+    pub agent: Option<crate::pgp::Agent>,
 }
 
 /// The flag a file was given to, for what it must hold and the hints.
@@ -283,6 +290,11 @@ pub struct Keys {
     pub pgp_recipients: Vec<Cert>,
     /// OpenPGP certs trusted for verification (`--keyring`, and OpenPGP `--cert`s).
     pub pgp_keyring: Vec<Cert>,
+    /// OpenPGP certificates whose secret keys gpg-agent holds (`--key FINGERPRINT|ADDRESS`):
+    /// they sign and decrypt through `pgp_agent`.
+    pub pgp_agent_certs: Vec<Cert>,
+    /// The gpg-agent of `pgp_agent_certs`.
+    pub pgp_agent: Option<crate::pgp::Agent>,
     /// Whether OpenSSL's default CA store (the system store, or `$SSL_CERT_FILE` /
     /// `$SSL_CERT_DIR`) anchors S/MIME signer paths besides `smime_anchors`. Off by default so a
     /// library caller trusts only what it gives; the CLI turns it on unless `--no-system-ca` or
@@ -352,6 +364,7 @@ impl Keys {
                 r => r?,
             }
         }
+        k.add_agent(src)?;
         for f in &src.recipients {
             match Material::read(f, Flag::Recipient)? {
                 Material::Pgp(certs) => k.pgp_recipients.extend(certs),
@@ -371,6 +384,42 @@ impl Keys {
             }
         }
         Ok(k)
+    }
+
+    /// Takes the certificates of keys held by gpg-agent ([`KeySources::agent_certs`]).
+    fn add_agent(&mut self, src: &KeySources) -> Result<()> {
+        if src.agent_certs.is_empty() {
+            return Ok(());
+        }
+        let Some(agent) = &src.agent else {
+            return Err(Error::Usage(
+                "keys held by gpg-agent were named but no agent was given".into(),
+            ));
+        };
+        for f in &src.agent_certs {
+            match Material::read(f, Flag::Key)? {
+                // Only the public parts: whatever secret an export carried is not ours to use.
+                Material::Pgp(certs) => self
+                    .pgp_agent_certs
+                    .extend(certs.into_iter().map(Cert::strip_secret_key_material)),
+                m => return Err(wrong_kind(f, Flag::Key, m.kind())),
+            }
+        }
+        let mut agent = agent.clone();
+        if let Some(p) = &src.passphrase {
+            agent = agent.with_passphrase(p.clone());
+        }
+        self.pgp_agent = Some(agent);
+        Ok(())
+    }
+
+    /// The certificates whose secrets gpg-agent holds, with the agent.
+    pub(crate) fn pgp_agent_keys(&self) -> Option<crate::pgp::AgentKeys<'_>> {
+        let agent = self.pgp_agent.as_ref()?;
+        (!self.pgp_agent_certs.is_empty()).then_some(crate::pgp::AgentKeys {
+            agent,
+            certs: &self.pgp_agent_certs,
+        })
     }
 
     /// Reads one `--key` file: OpenPGP TSKs, or an X.509-world private key (with `certs`, the
@@ -424,17 +473,32 @@ impl Keys {
         }
     }
 
-    /// The OpenPGP signer (a TSK) for the From addresses, chosen like [`Keys::smime_signer`].
-    pub fn pgp_signer(&self, from: &[String]) -> Result<&Cert> {
-        let tsks: Vec<&Cert> = self.pgp_secret.iter().filter(|c| c.is_tsk()).collect();
-        let matching = tsks
+    /// The OpenPGP signer for the From addresses, chosen like [`Keys::smime_signer`] among the
+    /// TSKs and then the certificates whose secrets gpg-agent holds.
+    pub fn pgp_signer(&self, from: &[String]) -> Result<crate::pgp::SigningKey> {
+        use crate::pgp::SigningKey;
+        let mut candidates: Vec<SigningKey> = self
+            .pgp_secret
             .iter()
-            .find(|c| crate::pgp::keys::emails(c).iter().any(|a| from.contains(a)));
-        match (matching, tsks.as_slice()) {
-            (Some(c), _) => Ok(c),
-            (None, [only]) => Ok(only),
+            .filter(|c| c.is_tsk())
+            .map(SigningKey::from)
+            .collect();
+        if let Some(agent) = &self.pgp_agent {
+            candidates.extend(
+                (self.pgp_agent_certs.iter()).map(|c| SigningKey::Agent(c.clone(), agent.clone())),
+            );
+        }
+        let matching = candidates.iter().position(|k| {
+            crate::pgp::keys::emails(k.cert())
+                .iter()
+                .any(|a| from.contains(a))
+        });
+        match (matching, candidates.len()) {
+            (Some(i), _) => Ok(candidates.swap_remove(i)),
+            (None, 1) => Ok(candidates.swap_remove(0)),
             _ => Err(Error::NoKey(format!(
-                "OpenPGP signer {} (give --key with a secret key)",
+                "OpenPGP signer {} (give --key with a secret key file, or the fingerprint or \
+                 address of a key in gpg-agent)",
                 from.first().map(String::as_str).unwrap_or("(no From)")
             ))),
         }
@@ -447,7 +511,8 @@ impl Keys {
 
     /// True when OpenPGP material for the operation is present.
     pub fn has_pgp(&self, sign: bool, encrypt: bool) -> bool {
-        (!sign || self.pgp_secret.iter().any(|c| c.is_tsk()))
+        let agent = self.pgp_agent.is_some() && !self.pgp_agent_certs.is_empty();
+        (!sign || agent || self.pgp_secret.iter().any(|c| c.is_tsk()))
             && (!encrypt || !self.pgp_recipients.is_empty())
     }
 }

@@ -14,6 +14,7 @@ pub mod classify;
 pub mod codes;
 pub mod header_protection;
 mod keys;
+pub mod lookup;
 pub mod outcome;
 pub mod walk;
 
@@ -59,8 +60,10 @@ impl Outcome {
 
 /// Verifies (and, with keys, decrypts) whatever protection the message carries.
 ///
-/// Fails only with [`Error::Message`] when the input has no header section; every
-/// cryptographic or structural problem is a status or a finding.
+/// Fails with [`Error::Message`] when the input has no header section, and, when gpg-agent was
+/// needed to open an encryption layer, with [`Error::TempFail`] (agent unreachable or too slow)
+/// or [`Error::KeyRefused`] (it refused the key): neither says anything about the message.
+/// Every other cryptographic or structural problem is a status or a finding.
 pub fn verify(message: &[u8], keys: &Keys, now: i64) -> Result<Outcome> {
     verify_with(message, keys, now, Limits::default())
 }
@@ -70,6 +73,9 @@ pub fn verify_with(message: &[u8], keys: &Keys, now: i64, limits: Limits) -> Res
     let top = Entity::message(message).map_err(|e| Error::Message(e.to_string()))?;
     let mut walk = Walk::new(keys, now, limits, false);
     walk.message(&top);
+    if let Some(e @ (Error::TempFail(_) | Error::KeyRefused(_))) = walk.key_failure.take() {
+        return Err(e);
+    }
     Ok(judge(&top, walk))
 }
 
@@ -133,7 +139,14 @@ fn judge(top: &Entity<'_>, walk: Walk<'_>) -> Outcome {
         _ => checks::author(top),
     };
     let mut rules = Vec::new();
-    checks::signer_matches_from(&layers, author, &mut rules);
+    // Under header protection only the layers above the protected header vouch for its From;
+    // without it no layer covers From and every signature over the plaintext is a candidate.
+    let vouching = if mode.is_some() {
+        walk.header_layers.min(layers.len())
+    } else {
+        layers.len()
+    };
+    checks::signer_matches_from(&layers, vouching, author, &mut rules);
     checks::unauthenticated(&layers, &mut rules);
     checks::duplicates(&walk.duplicates, &p.names, &mut rules);
 
@@ -221,7 +234,9 @@ pub fn extract(message: &[u8], keys: &Keys, now: i64) -> Result<Option<Vec<u8>>>
 /// so that it can still be verified; one outside it, over the ciphertext, is dropped.
 ///
 /// Fails with [`Error::Message`] when the message is not encrypted, [`Error::NoKey`] when no
-/// key opens it and [`Error::Crypto`] on any other failure; nothing partial is returned.
+/// key opens it, gpg-agent's failure when it was asked and could not open it
+/// ([`Error::TempFail`], [`Error::NoKey`], [`Error::KeyRefused`]) and [`Error::Crypto`] on any
+/// other failure; nothing partial is returned.
 pub fn decrypt(message: &[u8], keys: &Keys, now: i64) -> Result<Vec<u8>> {
     decrypt_with(message, keys, now, Limits::default())
 }
@@ -237,6 +252,9 @@ pub fn decrypt_with(message: &[u8], keys: &Keys, now: i64, limits: Limits) -> Re
         .iter()
         .any(|l| matches!(l, Layer::Encryption(e) if !e.decrypted));
     let Some(plain) = walk.plaintext.take() else {
+        if let (true, Some(e)) = (failed, walk.key_failure.take()) {
+            return Err(e);
+        }
         if failed {
             let why = walk
                 .findings
@@ -244,7 +262,9 @@ pub fn decrypt_with(message: &[u8], keys: &Keys, now: i64, limits: Limits) -> Re
                 .find(|f| f.code == codes::DECRYPTION_FAILED)
                 .map(|f| f.message.clone())
                 .unwrap_or_default();
-            let no_key = keys.smime_signers.is_empty() && keys.pgp_secret.is_empty()
+            let no_key = keys.smime_signers.is_empty()
+                && keys.pgp_secret.is_empty()
+                && keys.pgp_agent_certs.is_empty()
                 || why.contains("no key")
                 || why.contains("not a recipient");
             return Err(if no_key {

@@ -82,12 +82,18 @@ pub struct Walk<'k> {
     pub payload_header: Option<Vec<u8>>,
     /// True when the payload was an RFC 8551 §3.1 `message/rfc822` wrapper.
     pub wrapped: bool,
+    /// How many layers (from the outermost) cover the protected header: those above the
+    /// payload root, or above the wrapper. Only their signers can vouch for its From.
+    pub header_layers: usize,
     /// The plaintext of the outermost encryption layer (only when asked for: `decrypt`).
     pub plaintext: Option<Vec<u8>>,
     /// The content the outermost detached signature covers (only when asked for).
     pub signed_content: Option<Vec<u8>>,
     /// Repeated once-only fields of the outer header and the payload header.
     pub duplicates: Vec<Duplicate>,
+    /// Why a key agent could not open an encryption layer (unreachable, refused, no such
+    /// key): the class of the caller's failure when nothing opened it.
+    pub key_failure: Option<crate::Error>,
 }
 
 impl<'k> Walk<'k> {
@@ -104,9 +110,11 @@ impl<'k> Walk<'k> {
             findings: Vec::new(),
             payload_header: None,
             wrapped: false,
+            header_layers: 0,
             plaintext: None,
             signed_content: None,
             duplicates: Vec::new(),
+            key_failure: None,
         }
     }
 
@@ -131,6 +139,17 @@ impl<'k> Walk<'k> {
     /// Two Content-Type, MIME-Version or From fields in one header section: an error, never a
     /// choice between them (design.md §8).
     fn strict_fields(&mut self, ent: &Entity<'_>) {
+        let head = ent.header();
+        let bare_cr = head
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'\r' && head.get(i + 1) != Some(&b'\n'));
+        if bare_cr {
+            self.error(
+                codes::STRUCTURE_MALFORMED,
+                "a bare CR in a header section: readers disagree where its fields end",
+            );
+        }
         if ent.truncated {
             self.error(
                 codes::LIMIT_EXCEEDED,
@@ -181,7 +200,9 @@ impl<'k> Walk<'k> {
             .starts_with("text/")
             .then(|| ent.decoded_body())
             .flatten();
-        match classify::classify(ent, &ct, text.as_deref()) {
+        let kind = classify::classify(ent, &ct, text.as_deref());
+        self.check_content_type(ent, &kind);
+        match kind {
             Kind::Signed(mech) => self.detached(ent, &ct, mech, depth),
             Kind::SignedUnknown(p) => self.error(
                 codes::STRUCTURE_MALFORMED,
@@ -204,6 +225,11 @@ impl<'k> Walk<'k> {
                 match Entity::message(ent.body()) {
                     Ok(inner) => {
                         self.strict_fields(&inner);
+                        // The wrapped message's header is the protected header; layers inside
+                        // it (an old message re-signed) do not cover it.
+                        self.payload_header = Some(inner.header().to_vec());
+                        self.header_layers = self.layers.len();
+                        self.record_duplicates(&inner);
                         self.spine(&inner, depth + 1);
                     }
                     Err(e) => self.error(
@@ -219,10 +245,35 @@ impl<'k> Walk<'k> {
         }
     }
 
+    /// A Content-Type that different readers parse differently (comments, a parameter given
+    /// twice) on anything but a plain leaf: the structure a mail client shows could differ from
+    /// the one verified — an error, never a choice. A comment inside the type itself
+    /// (`multipart/(x)signed`) is refused on any entity.
+    fn check_content_type(&mut self, ent: &Entity<'_>, kind: &Kind) {
+        let Some(f) = ent.first("Content-Type") else {
+            return;
+        };
+        let raw = ent.raw_value(f);
+        let Some(why) = ContentType::ambiguity(raw) else {
+            return;
+        };
+        let in_type = raw
+            .split(|&b| b == b';')
+            .next()
+            .is_some_and(|t| t.contains(&b'('));
+        if *kind != Kind::Plain || in_type {
+            self.error(
+                codes::STRUCTURE_MALFORMED,
+                format!("{why}: mail clients may read another structure than the one checked"),
+            );
+        }
+    }
+
     /// Records the payload root (the first unprotected entity under the layers).
     fn payload(&mut self, ent: &Entity<'_>) {
         if !self.layers.is_empty() && self.payload_header.is_none() {
             self.payload_header = Some(ent.header().to_vec());
+            self.header_layers = self.layers.len();
             // Its strict fields were checked on the way down.
             self.record_duplicates(ent);
         }
@@ -254,6 +305,7 @@ impl<'k> Walk<'k> {
             self.strict_fields(&part);
             let pct = part.content_type();
             let mut kind = self.protection_of(&part, &pct);
+            self.check_content_type(&part, &kind);
             if kind == Kind::Wrapped
                 && let Ok(inner) = Entity::message(part.body())
             {
@@ -595,28 +647,83 @@ impl<'k> Walk<'k> {
     }
 
     fn pgp_open(&mut self, data: &[u8], depth: usize) {
-        match pgp::open(
+        match self.pgp_decrypt(data) {
+            Ok(pgp::Opened {
+                cipher: Some(cipher),
+                plaintext,
+                signers,
+            }) => self.decrypted(Mechanism::OpenPgp, cipher, plaintext, signers, depth),
+            Ok(o) => {
+                // multipart/encrypted around an OpenPGP message that is not encrypted: it
+                // crossed the network in the clear, whatever its Content-Type says.
+                self.error(
+                    codes::STRUCTURE_MALFORMED,
+                    "multipart/encrypted holds an OpenPGP message that is not encrypted",
+                );
+                self.unencrypted(o, depth);
+            }
+            Err(why) => self.failed(Mechanism::OpenPgp, why),
+        }
+    }
+
+    /// An OpenPGP message that is signed (or a bare literal) but not encrypted: its signatures
+    /// make an opaque signature layer over its content, as S/MIME signed-data does.
+    fn unencrypted(&mut self, o: pgp::Opened, depth: usize) {
+        if o.signers.is_empty() {
+            return;
+        }
+        let i = self.push_signature(Mechanism::OpenPgp, Form::Opaque, o.signers);
+        if self.keep_plaintext && self.signed_content.is_none() {
+            self.signed_content = Some(o.plaintext.clone());
+        }
+        let child = Entity::part(&o.plaintext);
+        self.strict_fields(&child);
+        self.spine(&child, depth + 1);
+        self.settle_coverage(i);
+    }
+
+    /// Decrypts with the TSKs, then the keys gpg-agent holds; an agent failure is kept in
+    /// `key_failure` for the exit status.
+    fn pgp_decrypt(&mut self, data: &[u8]) -> std::result::Result<pgp::Opened, String> {
+        pgp::open_with(
             data,
             &self.keys.pgp_secret,
+            self.keys.pgp_agent_keys(),
             &self.keys.pgp_keyring,
             self.now,
             self.limits.max_output,
-        ) {
-            Ok(o) => self.decrypted(Mechanism::OpenPgp, o.cipher, o.plaintext, o.signers, depth),
-            Err(why) => self.failed(Mechanism::OpenPgp, why),
-        }
+        )
+        .map_err(|f| {
+            if let Some(e) = f.agent {
+                self.key_failure.get_or_insert(e);
+            }
+            f.message
+        })
     }
 
     /// Inline OpenPGP in a text body: exactly one block, from its BEGIN line to its own END
     /// line; any other text, or a second block, is outside the protection.
     fn inline(&mut self, text: &[u8], depth: usize) {
-        let signed = classify::find_line(text, BEGIN_SIGNED, 0);
-        let encrypted = classify::find_line(text, BEGIN_MESSAGE, 0);
+        let signed = classify::find_exact_line(text, BEGIN_SIGNED, 0);
+        let encrypted = classify::find_exact_line(text, BEGIN_MESSAGE, 0);
         let (start, is_signed) = match (signed, encrypted) {
             (Some(s), Some(e)) if e < s => (e, false),
             (Some(s), _) => (s, true),
             (None, Some(e)) => (e, false),
-            (None, None) => return,
+            (None, None)
+                if !classify::starts_line(text, BEGIN_SIGNED)
+                    && !classify::starts_line(text, BEGIN_MESSAGE) =>
+            {
+                return;
+            }
+            (None, None) => {
+                // Classified as inline by a line that starts with a marker but carries more.
+                self.error(
+                    codes::STRUCTURE_MALFORMED,
+                    "an inline PGP armor line carries text after its marker",
+                );
+                return;
+            }
         };
         let end_line: &[u8] = if is_signed {
             b"-----END PGP SIGNATURE-----"
@@ -626,10 +733,10 @@ impl<'k> Walk<'k> {
         let block_end = if is_signed {
             // The signature armor begins at the first BEGIN PGP SIGNATURE line after the
             // cleartext; its END is the first END line after that.
-            classify::find_line(text, b"-----BEGIN PGP SIGNATURE-----", start)
-                .and_then(|s| classify::find_line(text, end_line, s))
+            classify::find_exact_line(text, b"-----BEGIN PGP SIGNATURE-----", start)
+                .and_then(|s| classify::find_exact_line(text, end_line, s))
         } else {
-            classify::find_line(text, end_line, start)
+            classify::find_exact_line(text, end_line, start)
         };
         let Some(end) = block_end.map(|e| line_end(text, e)) else {
             if is_signed {
@@ -650,7 +757,23 @@ impl<'k> Walk<'k> {
             return;
         };
         let outside = |b: &[u8]| !b.iter().all(u8::is_ascii_whitespace);
-        if outside(&text[..start]) || outside(&text[end..]) {
+        // RFC 4880 §7: the cleartext's armor header holds `Hash:` lines only; anything else
+        // there (a `Comment:` a client shows above the text) is signed by nobody.
+        let header_text = is_signed && {
+            let mut pos = line_end(text, start);
+            let mut extra = false;
+            while pos < text.len() {
+                let end = line_end(text, pos);
+                let line = crate::mime::trim_eol(&text[pos..end]);
+                if line.is_empty() {
+                    break;
+                }
+                extra |= !line.starts_with(b"Hash:");
+                pos = end;
+            }
+            extra
+        };
+        if outside(&text[..start]) || outside(&text[end..]) || header_text {
             let (code, what) = if is_signed {
                 (codes::PARTIALLY_SIGNED, "signed")
             } else {
@@ -684,18 +807,22 @@ impl<'k> Walk<'k> {
             };
             self.push_signature(Mechanism::OpenPgp, Form::Inline, signers);
         } else {
-            match pgp::open(
-                block,
-                &self.keys.pgp_secret,
-                &self.keys.pgp_keyring,
-                self.now,
-                self.limits.max_output,
-            ) {
+            match self.pgp_decrypt(block) {
+                Ok(o) if o.cipher.is_none() => {
+                    // An armored OpenPGP message that is only signed (`gpg --sign --armor`):
+                    // an opaque signature over the text it holds.
+                    if !o.signers.is_empty() {
+                        if self.keep_plaintext && self.signed_content.is_none() {
+                            self.signed_content = Some(o.plaintext.clone());
+                        }
+                        self.push_signature(Mechanism::OpenPgp, Form::Opaque, o.signers);
+                    }
+                }
                 Ok(o) => {
                     self.layers.push(Layer::Encryption(EncryptionLayer {
                         mechanism: Mechanism::OpenPgp,
                         decrypted: true,
-                        cipher: Some(o.cipher),
+                        cipher: o.cipher,
                     }));
                     if !o.signers.is_empty() {
                         self.push_signature(Mechanism::OpenPgp, Form::Combined, o.signers);

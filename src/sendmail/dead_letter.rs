@@ -12,7 +12,7 @@ use crate::clock;
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Longest piece read at once when quoting; a longer line is copied in pieces and only its
@@ -26,8 +26,15 @@ const PIECE: u64 = 1 << 20;
 /// The message is `head` followed by everything `tail` still yields, so a message larger than
 /// ximf's size bound is kept whole without holding it in memory.
 ///
-/// Fails with [`Error::Output`] (exit 73) when the file cannot be opened, and [`Error::Io`]
-/// (exit 74) when writing fails; the file is then as it was before.
+/// The path is opened without following a symbolic link (`O_NOFOLLOW`): whoever can plant a
+/// link where the dead letter goes would otherwise have our message appended to any file we may
+/// write. An existing file readable by others (a 0644 `~/dead.letter` from another program) is
+/// narrowed to 0600 through the open file before anything is written to it. A device
+/// (`/dev/null` to throw dead letters away) is written as it is, its mode untouched.
+///
+/// Fails with [`Error::Output`] (exit 73) when the file cannot be opened, is a symbolic link,
+/// belongs to another user, or cannot be narrowed to 0600; nothing is written then. Fails with
+/// [`Error::Io`] (exit 74) when writing fails; the file is then as it was before.
 pub fn append(
     path: &Path,
     sender: Option<&str>,
@@ -35,15 +42,11 @@ pub fn append(
     head: &[u8],
     tail: &mut dyn Read,
 ) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|source| Error::Output {
-            path: path.to_owned(),
-            source,
-        })?;
+    let cant = |source| Error::Output {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = open(path).map_err(cant)?;
     file.lock()?;
     let before = file.seek(SeekFrom::End(0))?;
     let written = write_entry(&mut file, sender, time, head, tail).and_then(|()| file.sync_data());
@@ -53,6 +56,56 @@ pub fn append(
         return Err(Error::Io(e));
     }
     Ok(())
+}
+
+/// Opens (or creates, 0600) the dead letter for appending, refusing a symbolic link, and makes
+/// an existing regular file 0600 if it was more open than that.
+fn open(path: &Path) -> std::io::Result<File> {
+    let opened = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path);
+    let file = match opened {
+        Ok(f) => f,
+        // O_NOFOLLOW on a link fails with ELOOP, which would read "too many levels of
+        // symbolic links": say what happened instead.
+        Err(e) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                "is a symbolic link; not followed",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(file);
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        // Only root gets here with a file that is not its own and not open to others (anyone
+        // else would fail to open it, or to narrow it below): its owner would read our message.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("belongs to another user (uid {}); not written", meta.uid()),
+        ));
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "is open to others (mode {:04o}) and cannot be made 0600: {e}",
+                        mode & 0o7777
+                    ),
+                )
+            })?;
+    }
+    Ok(file)
 }
 
 fn write_entry(
@@ -164,6 +217,28 @@ mod tests {
         );
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn links_are_refused_and_open_files_narrowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep\n").expect("write");
+        let link = dir.path().join("dead.letter");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let e = append(&link, None, 0, b"S: x\n\n", &mut std::io::empty()).expect_err("link");
+        assert_eq!(e.class(), crate::ErrorClass::CantCreate);
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read(&target).expect("read"), b"keep\n");
+
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        append(&target, None, 0, b"S: x\n\n", &mut std::io::empty()).expect("append");
+        let mode = std::fs::metadata(&target)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -14,11 +14,20 @@
 //!   the right advice; a real sendmail queues nothing it was killed in the middle of.
 //! - It runs longer than the timeout: it is killed, [`Error::TempFail`], exit 75 (style.md §7:
 //!   never block without a bound).
+//!
+//! The program runs in a process group of its own, and whenever we report "not sent" after
+//! starting it (timeout, killed by a signal, exited 0 without reading everything) the whole
+//! group is killed with `SIGKILL`, not only the program itself: a sendmail that forked a
+//! helper (a queue runner, a background delivery) must not deliver after ximf said nothing was
+//! sent and kept the message as a dead letter — that would send it twice, or send a truncated
+//! copy. A program that exits with a status of its own is left alone, helpers included: it
+//! answered, and that answer is passed through. A side effect of the own group: a terminal's
+//! Ctrl-C reaches ximf, not the real sendmail.
 
 use crate::{Error, Result};
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,6 +97,8 @@ pub fn deliver(
         .args(args)
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::from(reader))
+        // Its own group (pgid = its pid), so that `killpg` reaches every process it starts.
+        .process_group(0)
         .spawn()
         .map_err(|e| Error::Unavailable(format!("{shown}: cannot run: {e}")))?;
     // Write from another thread: a child that neither reads nor exits would block a write to a
@@ -108,7 +119,7 @@ pub fn deliver(
             break s;
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            kill_group(&mut child);
             let _ = child.wait();
             return Err(Error::TempFail(format!(
                 "{shown}: no answer within {} s; killed it",
@@ -119,6 +130,7 @@ pub fn deliver(
         pause = (pause * 2).min(Duration::from_millis(50));
     };
     if let Some(sig) = status.signal() {
+        kill_group(&mut child);
         return Err(Error::TempFail(format!("{shown}: killed by signal {sig}")));
     }
     let code = status
@@ -143,6 +155,7 @@ pub fn deliver(
         // it returns what the child left unread, or end-of-file.
         let mut byte = [0u8; 1];
         if check.read(&mut byte).unwrap_or(0) > 0 {
+            kill_group(&mut child);
             return Err(Error::Io(std::io::Error::other(format!(
                 "{shown}: exited 0 without reading the whole message"
             ))));
@@ -150,10 +163,28 @@ pub fn deliver(
     }
     match written {
         Ok(()) => Ok(Handoff::Exited(0)),
-        Err(e) => Err(Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("{shown}: exited 0 without reading the whole message: {e}"),
-        ))),
+        Err(e) => {
+            kill_group(&mut child);
+            Err(Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("{shown}: exited 0 without reading the whole message: {e}"),
+            )))
+        }
+    }
+}
+
+/// Kills the process group the real sendmail leads (see the module docs), and the program
+/// itself should the group be gone.
+///
+/// The group's id is the program's process id, which the kernel does not hand out again while
+/// the program is unreaped or any member of its group lives; on a timeout the program is not
+/// reaped yet. After it was reaped (it died by a signal, or exited) and with no member left,
+/// `killpg` fails with `ESRCH`; only a new group led by a reused id in the instant between
+/// could be hit, as with any `kill` after `wait`.
+fn kill_group(child: &mut std::process::Child) {
+    let pgid = rustix::process::Pid::from_child(child);
+    if rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL).is_err() {
+        let _ = child.kill();
     }
 }
 

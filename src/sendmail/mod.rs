@@ -57,6 +57,8 @@ pub struct Request {
     /// The envelope recipients (the arguments for the real sendmail): encryption needs a key
     /// for each of them too.
     pub envelope: Vec<String>,
+    /// Recipients' certificates to find by address when encrypting (issue 10 point 3).
+    pub lookup: Option<crate::protect::Lookup>,
     /// Unix time for signatures and certificate validity.
     pub now: i64,
 }
@@ -137,7 +139,14 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
         selected,
         (req.sign, req.encrypt, mechanism),
     )?;
-    crate::protect::protect_to(&out, &demands, &req.keys, req.now, &req.envelope)
+    crate::protect::protect_with(
+        &out,
+        &demands,
+        &req.keys,
+        req.now,
+        &req.envelope,
+        req.lookup.as_ref(),
+    )
 }
 
 /// The instance the message is stamped with: the one its `X-XIMF-NAME` names (the user's

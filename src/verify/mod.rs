@@ -65,6 +65,32 @@ impl Default for VerifyOptions {
 /// Checks the XIMF header fields of `message` against `profile`. Never fails: every problem is a
 /// finding in the report.
 pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Report {
+    check_all(message, profile, opts, &mut None)
+}
+
+/// [`verify`], except that gpg-agent failing to open an encryption layer — unreachable or too
+/// slow ([`crate::Error::TempFail`], 75) or refusing the key ([`crate::Error::KeyRefused`],
+/// 77) — is that error instead of a finding: it says nothing about the message, and a mail
+/// filter must be able to try again later rather than file the message as bad.
+pub fn try_verify(
+    message: &Message,
+    profile: &Profile,
+    opts: &VerifyOptions,
+) -> crate::Result<Report> {
+    let mut failure = None;
+    let report = check_all(message, profile, opts, &mut failure);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+fn check_all(
+    message: &Message,
+    profile: &Profile,
+    opts: &VerifyOptions,
+    failure: &mut Option<crate::Error>,
+) -> Report {
     let mut report = Report::default();
     let bytes = message.bytes();
     let names: Vec<_> = message.get_all(NAME_FIELD).collect();
@@ -135,7 +161,7 @@ pub fn verify(message: &Message, profile: &Profile, opts: &VerifyOptions) -> Rep
             format!("message names instance '{n}', checked against '{}'", i.name),
         );
     }
-    let outcome = check_protection(message, opts, &mut report).unwrap_or_default();
+    let outcome = check_protection(message, opts, &mut report, failure).unwrap_or_default();
     if let Some(i) = instance {
         report.profile = ProfileInfo {
             instance: Some(i.name.clone()),
@@ -274,6 +300,7 @@ fn check_protection(
     message: &Message,
     opts: &VerifyOptions,
     report: &mut Report,
+    failure: &mut Option<crate::Error>,
 ) -> Option<crate::secure::Outcome> {
     let none = crate::secure::Keys::default();
     let keys = opts.keys.as_deref().unwrap_or(&none);
@@ -284,6 +311,12 @@ fn check_protection(
             report.label = o.label.clone();
             report.findings.extend(o.findings.iter().cloned());
             Some(o)
+        }
+        Err(e @ (crate::Error::TempFail(_) | crate::Error::KeyRefused(_))) => {
+            let line = e.to_string().lines().next().unwrap_or_default().to_owned();
+            report.push("decryption-failed", Severity::Error, None, line);
+            *failure = Some(e);
+            None
         }
         Err(e) => {
             report.push("structure-malformed", Severity::Error, None, e.to_string());
