@@ -123,9 +123,9 @@ pub fn agent_keys(specs: &[Spec]) -> Result<(Vec<KeyFile>, Agent)> {
 }
 
 /// What a program printed.
-struct Output {
+pub(super) struct Output {
     success: bool,
-    stdout: Vec<u8>,
+    pub(super) stdout: Vec<u8>,
     stderr: Vec<u8>,
 }
 
@@ -138,7 +138,7 @@ impl Output {
 
 /// Runs `program args` with no stdin, for at most [`TIMEOUT`]; `capture` collects its output
 /// (without it, output goes nowhere: a daemon it starts must not hold our pipes open).
-fn run(program: &str, args: &[&str], capture: bool) -> Result<Output> {
+pub(super) fn run(program: &str, args: &[&str], capture: bool) -> Result<Output> {
     let pipe = || {
         if capture {
             Stdio::piped()

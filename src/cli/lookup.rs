@@ -7,23 +7,13 @@
 //! existing file. With no `--recipient` at all, encryption looks up every recipient of the
 //! message ([`Lookup::recipients`]).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
 use ximf::config::Config;
 use ximf::protect::{Lookup, Mechanism};
 use ximf::secure::lookup::{Candidate, Candidates, Directory};
 use ximf::smime::Certificate;
 use ximf::{Error, Result};
-
-/// How long `gpg --export` may take (style.md §7: never block without a bound). A local
-/// keyring answers in milliseconds; a hung keyboxd or a locked home must not hold up mutt.
-const GPG_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The most of gpg's output read: a keyring export for one address is kilobytes.
-const GPG_MAX_OUTPUT: u64 = 16 << 20;
 
 /// The file names of certificates in `cert_dir`, by extension (case-insensitive).
 const CERT_EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "der"];
@@ -124,56 +114,26 @@ impl Sources {
             // gpg would create it: a lookup must not set up a keyring the user never made.
             return Ok(None);
         }
-        let spawned = Command::new("gpg")
-            .arg("--homedir")
-            .arg(home)
-            .args([
-                "--batch",
-                "--no-tty",
-                "--quiet",
-                "--no-autostart",
-                "--no-permission-warning",
-                "--export",
-                "--",
-                address,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match spawned {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::Unavailable(format!("gpg: cannot run it: {e}"))),
+        let home_arg = home.to_string_lossy();
+        let args = [
+            "--homedir",
+            home_arg.as_ref(),
+            "--batch",
+            "--no-tty",
+            "--quiet",
+            "--no-autostart",
+            "--no-permission-warning",
+            "--export",
+            "--",
+            address,
+        ];
+        // The one bounded runner of GnuPG programs (cli/gnupg.rs); gpg that cannot be run is
+        // nothing to search, quietly.
+        let out = match super::gnupg::run("gpg", &args, true) {
+            Ok(o) => o.stdout,
+            Err(Error::Unavailable(_)) => return Ok(None),
+            Err(e) => return Err(e),
         };
-        // Read on a thread, so a large export cannot fill the pipe while we wait.
-        let stdout = child.stdout.take();
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            if let Some(s) = stdout {
-                let _ = s.take(GPG_MAX_OUTPUT).read_to_end(&mut out);
-            }
-            out
-        });
-        let deadline = Instant::now() + GPG_TIMEOUT;
-        loop {
-            if child.try_wait()?.is_some() {
-                break;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::TempFail(format!(
-                    "gpg --export {address} (GnuPG home {}): no answer within {} s; killed it",
-                    home.display(),
-                    GPG_TIMEOUT.as_secs()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let out = reader
-            .join()
-            .map_err(|_| Error::Internal("gpg output reader panicked".into()))?;
         // gpg exits 0 with nothing for an unknown address; a failing keyring is treated the
         // same way: whatever it printed is all there is.
         Ok(Some(out))
