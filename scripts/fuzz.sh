@@ -77,13 +77,15 @@ if [ -z "$(ls -A "$corpus")" ]; then
     header_protection)
       # OUTER\0INNER\0FLAGS BODY; flags: 0x00 template only, 0x40/0x44/0x48 also protect
       # (OpenPGP signed / signed and encrypted / S/MIME signed).
+      tmp="$(mktemp)"
       while read -r f; do
+        crlf "$f" > "$tmp"
         for flags in '\x00' '\x40' '\x44' '\x48' '\x21'; do
-          { crlf "$f" | header_of /dev/stdin; printf '\0'
-            crlf "$f" | header_of /dev/stdin; printf '\0'"$flags"
-            crlf "$f" | body_of /dev/stdin; } | seed "$(basename "$f" .eml).hp"
+          { header_of "$tmp"; printf '\0'; header_of "$tmp"; printf '\0'"$flags"; body_of "$tmp"; } |
+            seed "$(basename "$f" .eml).hp"
         done
       done < <(messages | grep -v -e encrypted -e '\.crlf\.')
+      rm -f "$tmp"
       ;;
     profile_load)
       for f in testdata/profiles/*/*.xml profiles/builtin/example/headers-*.xml; do
@@ -114,7 +116,8 @@ if [ -z "$(ls -A "$corpus")" ]; then
       ;;
     rfc2047)
       while read -r f; do
-        grep -a -i -h -e '^Subject:' -e '^X-XIMF-' -e '^From:' "$f" | sed 's/^[^:]*: *//; s/\r$//' |
+        { grep -a -i -h -e '^Subject:' -e '^X-XIMF-' -e '^From:' "$f" || true; } |
+          sed 's/^[^:]*: *//; s/\r$//' |
           while IFS= read -r v; do printf '%s' "$v" | seed value; done
       done < <(messages)
       ;;

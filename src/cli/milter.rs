@@ -130,15 +130,6 @@ fn parse_mode(s: &str) -> std::result::Result<u32, String> {
         .ok_or_else(|| format!("'{s}' is not an octal mode such as 660"))
 }
 
-fn default_authserv_id() -> String {
-    ["/etc/mailname", "/proc/sys/kernel/hostname"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|s| s.trim().to_owned())
-        .find(|s| !s.is_empty() && !s.contains(char::is_whitespace))
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
 /// Loads everything, binds the socket and serves until SIGTERM/SIGINT. `fixed_clock`: the
 /// hidden `--now` was given, so every message is judged at that instant.
 pub fn run(args: Args, ctx: &Ctx, fixed_clock: bool) -> Result<Outcome> {
@@ -170,7 +161,10 @@ pub fn run(args: Args, ctx: &Ctx, fixed_clock: bool) -> Result<Outcome> {
     };
     settings.agent = agent;
     settings.max_size = ctx.max_size;
-    settings.authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
+    settings.authserv_id = args
+        .authserv_id
+        .clone()
+        .unwrap_or_else(super::verify::default_authserv_id);
     settings.instance = args.instance.clone();
     settings.usage = args.policy.usage.clone();
     settings.context = context(&args.policy)?;

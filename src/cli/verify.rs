@@ -64,7 +64,7 @@ pub fn pick_instance<'p>(profile: &'p Profile, name: Option<&str>) -> Result<&'p
     }
 }
 
-fn default_authserv_id() -> String {
+pub(super) fn default_authserv_id() -> String {
     ["/etc/mailname", "/proc/sys/kernel/hostname"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
