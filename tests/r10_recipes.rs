@@ -551,10 +551,16 @@ fn recorded(s: &Scratch, o: &Output) -> Vec<u8> {
     let sent = std::fs::read(s.join("rec.msg")).expect("recorded message");
     let t = String::from_utf8_lossy(&sent);
     assert!(!t.contains("all good"), "the text went out in clear: {t}");
-    assert!(
-        !sent.windows(PASS.len()).any(|w| w == PASS.as_bytes()),
-        "the passphrase is in the message"
-    );
+    for (what, bytes) in [
+        ("message", &sent),
+        ("mutt's stdout", &o.stdout),
+        ("mutt's stderr", &o.stderr),
+    ] {
+        assert!(
+            !bytes.windows(PASS.len()).any(|w| w == PASS.as_bytes()),
+            "the passphrase is in the {what}"
+        );
+    }
     sent
 }
 
