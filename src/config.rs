@@ -94,21 +94,25 @@ pub enum Values {
     Many(Vec<String>),
 }
 
-/// A command line: one string split at white space (no shell quoting), or a list of words.
+/// A command line: one string split as a POSIX shell would split it (quotes and backslashes,
+/// no expansion), or a list of words.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Words {
-    /// `"/usr/sbin/sendmail -C /etc/postfix-out"`.
+    /// `"/usr/sbin/sendmail -C '/etc/postfix out'"`.
     Line(String),
     /// `["/opt/My Mail/sendmail", "-C", "/etc/postfix-out"]`.
     List(Vec<String>),
 }
 
 impl Words {
-    /// The words; fails with [`Error::Config`] when there are none.
+    /// The words; fails with [`Error::Config`] when there are none or the line's quotes do not
+    /// close.
     pub fn to_vec(&self) -> Result<Vec<String>> {
         let words: Vec<String> = match self {
-            Words::Line(s) => s.split_whitespace().map(str::to_owned).collect(),
+            Words::Line(s) => {
+                split_command(s).map_err(|e| Error::Config(format!("sendmail_command: {e}")))?
+            }
             Words::List(v) => v.clone(),
         };
         if words.first().is_none_or(|w| w.is_empty()) {
@@ -116,6 +120,15 @@ impl Words {
         }
         Ok(words)
     }
+}
+
+/// Splits a command line as `sh` would (single and double quotes, backslashes), without any
+/// expansion: `/usr/sbin/sendmail -C '/etc/postfix out'` is three words. mutt and the config
+/// file hand us the line without a shell, so a path with a space needs quoting of its own.
+///
+/// Fails with a message naming the problem when a quote is not closed.
+pub fn split_command(line: &str) -> std::result::Result<Vec<String>, String> {
+    shell_words::split(line).map_err(|e| format!("'{line}': {e}"))
 }
 
 /// Key material of one address.
@@ -650,6 +663,23 @@ system_ca = false
             ]))
         );
         assert_eq!(c.set_pairs().len(), 3);
+        let quoted =
+            Words::Line(r#"/usr/sbin/sendmail -C '/etc/postfix out' -o "a b" c\ d"#.into());
+        assert_eq!(
+            quoted.to_vec().ok(),
+            Some(
+                [
+                    "/usr/sbin/sendmail",
+                    "-C",
+                    "/etc/postfix out",
+                    "-o",
+                    "a b",
+                    "c d"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
         let id = c.identity("alice@example.org").expect("identity");
         assert_eq!(id.key, Some(PathBuf::from("/etc/ximf/alice.key")));
         assert_eq!(c.trust.ca, [PathBuf::from("/etc/ximf/ca.pem")]);
@@ -664,6 +694,7 @@ system_ca = false
             ("timeout = \"soon\"", "config.toml:1:11"),
             ("\n[identities.a]\nkee = \"x\"", "config.toml:3:1"),
             ("sendmail_command = \"  \"", "empty command"),
+            ("sendmail_command = \"/s -C 'x\"", "missing closing quote"),
             ("mechanism = \"rot13\"", "rot13"),
             ("dead_letter = \"~/x\"", "no home"),
             ("[trust]\nsystem_ca = \"no\"", "config.toml:2:13"),

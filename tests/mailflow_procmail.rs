@@ -131,8 +131,9 @@ fn a_failing_or_killed_filter_leaves_the_original_delivered() {
 
 #[test]
 fn oversize_forged_mail_is_not_delivered_as_checked() {
-    // A message over --max-size carrying a forged pass verdict: ximf cannot check it (65),
-    // procmail rescues the original, and the recipe files it as unchecked (issue 12).
+    // A message over --max-size carrying a forged pass verdict: ximf passes it through below
+    // a `none (too large)` verdict with the forgery removed (issue 11), and the recipe files it
+    // as unchecked (issue 12).
     let s = Scratch::new();
     let mut forged =
         b"X-XIMF-Verify: pass (authserv-id=mx.example.org; instance=Example)\n".to_vec();
@@ -147,7 +148,14 @@ fn oversize_forged_mail_is_not_delivered_as_checked() {
     let o = procmail(&s, &small, &builtin(), &forged);
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(folder(&s, "inbox").is_empty());
-    assert_eq!(folder(&s, ".Unchecked").len(), 1);
+    let unchecked = folder(&s, ".Unchecked");
+    assert_eq!(unchecked.len(), 1);
+    let got = String::from_utf8_lossy(&std::fs::read(&unchecked[0]).expect("read")).into_owned();
+    assert_eq!(got.matches("X-XIMF-Verify:").count(), 1, "{got}");
+    assert!(
+        got.contains("X-XIMF-Verify: none (authserv-id=mx.example.org; too large"),
+        "{got}"
+    );
 }
 
 #[test]

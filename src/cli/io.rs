@@ -34,6 +34,72 @@ pub fn read_input(file: Option<&Path>, limit: u64) -> Result<Vec<u8>> {
     }
 }
 
+/// An input opened and read up to a bound, the rest left unread: `verify` decides from the
+/// first bytes whether it holds an mbox (read on, to its own bound) or one message too large
+/// to check (copied through by `--annotate` without holding it all).
+pub struct Opened {
+    /// The first bytes: at most the bound plus one.
+    pub head: Vec<u8>,
+    /// True when there was more than the bound.
+    pub over: bool,
+    /// Where the rest comes from.
+    pub rest: Box<dyn std::io::Read>,
+    /// The file's name for messages (`-` for stdin).
+    pub name: PathBuf,
+}
+
+impl Opened {
+    /// The whole input, failing with [`Error::TooLarge`] past `limit` bytes.
+    pub fn read_all(mut self, limit: u64) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let have = self.head.len() as u64;
+        let room = limit.saturating_add(1).saturating_sub(have);
+        (&mut self.rest).take(room).read_to_end(&mut self.head)?;
+        if self.head.len() as u64 > limit {
+            return Err(Error::TooLarge { limit });
+        }
+        Ok(self.head)
+    }
+}
+
+/// Opens the input (a file, or stdin for `-`/none; an interactive stdin is refused as in
+/// [`read_input`]) and reads at most `limit + 1` bytes of it.
+pub fn open_input(file: Option<&Path>, limit: u64) -> Result<Opened> {
+    use std::io::Read;
+    let (name, reader): (PathBuf, Box<dyn Read>) = match file {
+        Some(p) if p != Path::new("-") => {
+            let f = std::fs::File::open(p).map_err(|source| Error::Input {
+                path: p.to_owned(),
+                source,
+            })?;
+            (p.to_owned(), Box::new(f))
+        }
+        _ => {
+            if std::io::stdin().is_terminal() {
+                return Err(Error::Usage(
+                    "no input: stdin is a terminal\nhint: give a FILE or pipe a message in".into(),
+                ));
+            }
+            (PathBuf::from("-"), Box::new(std::io::stdin()))
+        }
+    };
+    let mut rest = reader;
+    let mut head = Vec::new();
+    (&mut rest)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut head)
+        .map_err(|source| Error::Input {
+            path: name.clone(),
+            source,
+        })?;
+    Ok(Opened {
+        over: head.len() as u64 > limit,
+        head,
+        rest,
+        name,
+    })
+}
+
 /// Reads a small auxiliary file (key, certificate, config).
 pub fn read_file(p: &Path) -> Result<Vec<u8>> {
     std::fs::read(p).map_err(|source| Error::Input {
@@ -88,16 +154,24 @@ impl Sink {
     /// Writes a payload made of consecutive parts (an edited header section, then the body
     /// straight from the input buffer), all or nothing as [`Sink::write`].
     pub fn write_parts(&self, parts: &[&[u8]]) -> Result<()> {
+        self.write_stream(parts, &mut std::io::empty())
+    }
+
+    /// Writes `parts`, then everything `rest` still holds, copied in small blocks: a message
+    /// larger than we hold in memory passes through (`verify --annotate` over `--max-size`).
+    /// `-o FILE` stays atomic; on stdout a failure may leave part of it written.
+    pub fn write_stream(&self, parts: &[&[u8]], rest: &mut dyn std::io::Read) -> Result<()> {
         match self {
             Sink::Stdout => {
                 let mut out = std::io::stdout().lock();
                 for p in parts {
                     out.write_all(p)?;
                 }
+                std::io::copy(rest, &mut out)?;
                 out.flush()?;
                 Ok(())
             }
-            Sink::File(p) => write_atomic(p, parts),
+            Sink::File(p) => write_atomic(p, parts, rest),
         }
     }
 }
@@ -111,7 +185,7 @@ impl Sink {
 /// set-id bits, and without group bits unless it keeps the old group too. The temporary file is
 /// created 0600 from the start, so there is no moment in which the plaintext is readable by
 /// anyone who could not read the file it replaces.
-fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
+fn write_atomic(path: &Path, parts: &[&[u8]], rest: &mut dyn std::io::Read) -> Result<()> {
     let cant = |source| Error::Output {
         path: path.to_owned(),
         source,
@@ -120,7 +194,7 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
         // Replace the file the link points to, never the link itself.
         Ok(m) if m.file_type().is_symlink() => {
             let target = std::fs::canonicalize(path).map_err(cant)?;
-            return write_atomic(&target, parts);
+            return write_atomic(&target, parts, rest);
         }
         // A device or a FIFO cannot be renamed over: write through it (no atomicity to keep).
         Ok(m) if !m.is_file() && !m.is_dir() => {
@@ -129,6 +203,7 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
                 .open(path)
                 .map_err(cant)?;
             parts.iter().try_for_each(|p| f.write_all(p))?;
+            std::io::copy(rest, &mut f)?;
             return Ok(());
         }
         Ok(m) if m.is_file() => Some(m),
@@ -148,6 +223,7 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<()> {
         None => Ok(()),
     }
     .and_then(|()| parts.iter().try_for_each(|p| f.write_all(p)))
+    .and_then(|()| std::io::copy(rest, &mut f).map(drop))
     .and_then(|()| f.sync_all());
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
@@ -204,24 +280,57 @@ fn keep_mode(f: &std::fs::File, old: &std::fs::Metadata) -> std::io::Result<()> 
     f.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
+/// What `verify` was given to check in one run.
+pub struct Inputs {
+    /// Every message file, in order.
+    pub files: Vec<PathBuf>,
+    /// Directories (and maildirs) that hold no message at all.
+    pub empty: Vec<PathBuf>,
+}
+
+fn is_maildir(d: &Path) -> bool {
+    d.join("cur").is_dir() || d.join("new").is_dir()
+}
+
 /// The messages named by `paths`: files as given; a maildir (a directory with `cur/` or `new/`)
-/// gives the files of both; any other directory gives its files. Sorted within a directory.
-pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// gives the files of both, and, as a Maildir++ root, those of its folders (`.Sent/`, ...) too;
+/// any other directory gives its files. Sorted within a directory. A directory without any
+/// message is listed in [`Inputs::empty`], so it is reported rather than passed over.
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Inputs> {
+    let mut out = Inputs {
+        files: Vec::new(),
+        empty: Vec::new(),
+    };
     for p in paths {
         if !p.is_dir() {
-            out.push(p.clone());
+            out.files.push(p.clone());
             continue;
         }
-        let dirs: Vec<PathBuf> = if p.join("cur").is_dir() || p.join("new").is_dir() {
-            ["cur", "new"]
+        let dirs: Vec<PathBuf> = if is_maildir(p) {
+            let mut roots = vec![p.clone()];
+            let folders = std::fs::read_dir(p).map_err(|source| Error::Input {
+                path: p.clone(),
+                source,
+            })?;
+            let mut folders: Vec<PathBuf> = folders
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                        && is_maildir(f)
+                })
+                .collect();
+            folders.sort();
+            roots.extend(folders);
+            roots
                 .iter()
-                .map(|d| p.join(d))
+                .flat_map(|r| ["cur", "new"].map(|d| r.join(d)))
                 .filter(|d| d.is_dir())
                 .collect()
         } else {
             vec![p.clone()]
         };
+        let before = out.files.len();
         for d in dirs {
             let entries = std::fs::read_dir(&d).map_err(|source| Error::Input {
                 path: d.clone(),
@@ -232,7 +341,10 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .filter(|f| f.is_file())
                 .collect();
             files.sort();
-            out.extend(files);
+            out.files.extend(files);
+        }
+        if out.files.len() == before {
+            out.empty.push(p.clone());
         }
     }
     Ok(out)

@@ -69,7 +69,8 @@ pub struct Args {
     policy: PolicyArgs,
     #[command(flatten)]
     keys: KeyArgs,
-    /// The real sendmail, a command split at white space [default: /usr/sbin/sendmail]
+    /// The real sendmail, a command line split as sh would, quotes kept together (no
+    /// expansion) [default: /usr/sbin/sendmail]
     #[arg(long, value_name = "CMD")]
     sendmail_command: Option<String>,
     /// Append a message that was not sent to this mbox [default: ~/dead.letter]
@@ -357,7 +358,11 @@ fn send(inv: &Invocation, config: &Config, env: &Env, message: &[u8], now: i64) 
     req.envelope = inv.recipients.clone();
     let out = ximf::sendmail::prepare(&message, &profile, &req)?;
     let command: Vec<OsString> = match (&o.sendmail_command, &config.sendmail_command) {
-        (Some(c), _) => c.split_whitespace().map(OsString::from).collect(),
+        (Some(c), _) => ximf::config::split_command(c)
+            .map_err(|e| Error::Usage(format!("--sendmail-command: {e}")))?
+            .into_iter()
+            .map(OsString::from)
+            .collect(),
         (None, Some(w)) => w.to_vec()?.into_iter().map(OsString::from).collect(),
         (None, None) => vec![DEFAULT_SENDMAIL.into()],
     };

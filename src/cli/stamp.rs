@@ -73,8 +73,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     if let Some(t) = chosen {
         // The chosen type's header-level demands (recipients, size, need-to-know, archive,
         // privacy, header values) are refused here, at the MUA, not discovered downstream.
+        // Every violation at once, as for the values above.
         let stamped = Message::parse([head.as_slice(), message.rest()].concat())?;
-        ximf::policy::enforce::refuse(t, &model, instance, &stamped, "mua")?;
+        let recipients = ximf::policy::enforce::Recipients::of(&stamped, &[]);
+        let problems =
+            ximf::policy::enforce::check_message(t, &model, instance, &stamped, &recipients, "mua");
+        if let Some(e) = ximf::stamp::refusal(&problems) {
+            return Err(e);
+        }
     }
     super::emit_message_parts(args.output.as_deref(), &[&head, message.rest()])?;
     Ok(Outcome::Done)

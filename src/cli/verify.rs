@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ximf::message::{Message, Placement};
 use ximf::profile::{Instance, Profile};
 use ximf::report::render;
-use ximf::verify::VerifyOptions;
+use ximf::verify::{VerifyOptions, mbox};
 use ximf::{Error, Result};
 
 /// Check a message against its XIMF profile
@@ -40,11 +40,15 @@ pub struct Args {
     policy: PolicyArgs,
     #[command(flatten)]
     keys: KeyArgs,
+    /// Largest mbox read (all its messages are held at once; each within --max-size)
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    max_mbox_size: u64,
     /// Write the annotated message here instead of stdout (atomically)
     #[arg(short, long, value_name = "OUT", requires = "annotate", value_parser = super::config::path)]
     output: Option<PathBuf>,
-    /// The message (default: stdin); several files, a directory or a maildir are verified in
-    /// one process on every core, one report line (or JSON object) per message
+    /// The message (default: stdin); an mbox is verified message by message, and several
+    /// files, a directory or a maildir in one process on every core, one report line (or JSON
+    /// object) per message
     #[arg(value_parser = super::config::path)]
     files: Vec<PathBuf>,
 }
@@ -86,60 +90,243 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
         pick_instance(&loaded.profile, Some(n))?;
     }
     let keys = std::sync::Arc::new(args.keys.load(&ctx.config.config)?);
-    let bytes = super::io::read_input(file.as_deref(), ctx.max_size)?;
-    let authserv_id = args.authserv_id.clone().unwrap_or_else(default_authserv_id);
-    // procmail as a delivery agent hands its filters the mbox `From ` line it keeps in front of
-    // the header: that is envelope, not header. Check what follows it; write it back in front.
-    let (envelope, bytes) = split_envelope(bytes);
-    // Forged verdicts go before anything else reads the input, parsable or not, bare CR
-    // included (issue 12): what we write must never carry a verdict we did not make.
-    let scrubbed = match args.annotate {
-        true => match render::scrub_forged_verdicts(&bytes, &authserv_id) {
-            std::borrow::Cow::Owned(v) => Some(v),
-            std::borrow::Cow::Borrowed(_) => None,
-        },
-        false => None,
+    let run = Run {
+        args: &args,
+        ctx,
+        loaded: &loaded,
+        keys: &keys,
+        authserv_id: args.authserv_id.clone().unwrap_or_else(default_authserv_id),
     };
-    let bytes = scrubbed.unwrap_or(bytes);
-    // Kept only in filter mode, where input that is not a message must still come out.
-    let original = args.annotate.then(|| bytes.clone());
-    let message = match (Message::parse(bytes), original) {
-        (Ok(m), _) => m,
-        (Err(Error::Message(why)), Some(original)) => {
-            return annotate_unparsable(&args, &envelope, &original, why, &authserv_id);
+    let opened = super::io::open_input(file.as_deref(), ctx.max_size)?;
+    if mbox::is_mbox(&opened.head) {
+        // An mbox is held whole (each of its messages within --max-size): the bound is its own.
+        let name = opened.name.clone();
+        let all = opened.read_all(args.max_mbox_size.max(ctx.max_size))?;
+        let entries = mbox::split(&all);
+        if entries.len() > 1 {
+            return run.mailbox(&name, &entries);
         }
-        (Err(e), _) => return Err(e),
+        // One message behind a `From ` line: what procmail hands its filters.
+        return run.one(all);
+    }
+    if opened.over {
+        if args.annotate {
+            return run.pass_through(opened);
+        }
+        return Err(Error::TooLarge {
+            limit: ctx.max_size,
+        });
+    }
+    if opened.head.is_empty() && !args.annotate {
+        return Err(no_message(
+            &opened.name,
+            "the input is empty (an empty mailbox)",
+        ));
+    }
+    run.one(opened.head)
+}
+
+/// "No message" (66): sysexits.h lists it under EX_NOINPUT ("This could also include errors
+/// like \"No message\" to a mailer"), and it is not bad data (65): there is none at all.
+fn no_message(name: &std::path::Path, why: &str) -> Error {
+    let path = match name.as_os_str() == "-" {
+        true => PathBuf::from("stdin"),
+        false => name.to_owned(),
     };
-    let report = check(&message, &loaded, &args, &keys, ctx)?;
-    if args.annotate {
-        let add = render::annotation(&report, &authserv_id);
+    Error::Input {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("no message: {why}")),
+    }
+}
+
+/// One `verify` run over one input: what every message of it is judged with.
+struct Run<'a> {
+    args: &'a Args,
+    ctx: &'a Ctx,
+    loaded: &'a super::Loaded,
+    keys: &'a std::sync::Arc<ximf::protect::Keys>,
+    authserv_id: String,
+}
+
+impl Run<'_> {
+    /// One message (after procmail's `From ` line, if any): the report, or the annotated copy.
+    fn one(&self, bytes: Vec<u8>) -> Result<Outcome> {
+        // procmail as a delivery agent hands its filters the mbox `From ` line it keeps in front
+        // of the header: that is envelope, not header. Check what follows it; write it back.
+        let (envelope, bytes) = split_envelope(bytes);
+        let too_large = bytes.len() as u64 > self.ctx.max_size;
+        if self.args.annotate {
+            let out = match too_large {
+                true => self.too_large(&bytes)?,
+                false => self.annotate(bytes)?,
+            };
+            super::emit_message_parts(self.args.output.as_deref(), &[&envelope, &out])?;
+            return Ok(Outcome::Done);
+        }
+        if too_large {
+            return Err(Error::TooLarge {
+                limit: self.ctx.max_size,
+            });
+        }
+        let report = self.judge(&Message::parse(bytes)?)?;
+        let text = match self.ctx.format {
+            Format::Json => render::json(&report),
+            Format::Text => render::text(&report),
+        };
+        super::emit_report(&text)?;
+        Ok(if report.passes() {
+            Outcome::Done
+        } else {
+            Outcome::Negative
+        })
+    }
+
+    fn judge(&self, message: &Message) -> Result<ximf::report::Report> {
+        check(message, self.loaded, self.args, self.keys, self.ctx)
+    }
+
+    /// The message with its verdict fields on top and forged ones removed. Input that is not a
+    /// message passes through below a `fail` verdict ([`annotate_unparsable`]).
+    fn annotate(&self, bytes: Vec<u8>) -> Result<Vec<u8>> {
+        let authserv_id = &self.authserv_id;
+        // Forged verdicts go before anything else reads the input, parsable or not, bare CR
+        // included (issue 12): what we write must never carry a verdict we did not make.
+        let bytes = match render::scrub_forged_verdicts(&bytes, authserv_id) {
+            std::borrow::Cow::Owned(v) => v,
+            std::borrow::Cow::Borrowed(_) => bytes,
+        };
+        // Kept, since input that is not a message must still come out.
+        let original = bytes.clone();
+        let message = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(Error::Message(why)) => return annotate_unparsable(&original, why, authserv_id),
+            Err(e) => return Err(e),
+        };
+        let report = self.judge(&message)?;
+        let add = render::annotation(&report, authserv_id);
         let bytes = message.bytes();
         // Drop verdicts that claim our authserv-id: a sender must not pre-forge them (§5).
         let forged = |f: &ximf::message::Field| {
             let ours = f.name_is("Authentication-Results") || f.name_is(render::VERIFY_FIELD);
             // One whose id cannot be read cannot be attributed to anyone else: it goes too.
             ours && render::claimed_authserv_id(&f.name, &f.value(bytes))
-                .is_none_or(|id| id.eq_ignore_ascii_case(&authserv_id))
+                .is_none_or(|id| id.eq_ignore_ascii_case(authserv_id))
         };
-        let out = message.edit(&forged, &add, Placement::Top)?;
-        let out = if envelope.is_empty() {
-            out
-        } else {
-            [envelope, out].concat()
-        };
-        super::emit_message(args.output.as_deref(), &out)?;
-        return Ok(Outcome::Done);
+        message.edit(&forged, &add, Placement::Top)
     }
-    let text = match ctx.format {
-        Format::Json => render::json(&report),
-        Format::Text => render::text(&report),
-    };
-    super::emit_report(&text)?;
-    Ok(if report.passes() {
-        Outcome::Done
-    } else {
-        Outcome::Negative
-    })
+
+    /// The verdict field of a message over --max-size, and the start of it with forged verdict
+    /// fields removed: the message is not checked, but it must neither bounce nor wait in a
+    /// queue for ever, nor carry a verdict we did not make.
+    fn too_large(&self, head: &[u8]) -> Result<Vec<u8>> {
+        let eol = ximf::message::Eol::detect(head);
+        let value = format!(
+            "none (authserv-id={}; too large: over {} bytes)",
+            self.authserv_id, self.ctx.max_size
+        );
+        let mut out = ximf::message::encode::encode_field(render::VERIFY_FIELD, &value, eol)?;
+        out.extend_from_slice(&render::scrub_forged_verdicts(head, &self.authserv_id));
+        Ok(out)
+    }
+
+    /// `--annotate` of a message over --max-size: its first --max-size bytes (which hold the
+    /// header section) below a `none (too large)` verdict, then the rest copied from the input
+    /// as it comes, so memory stays bounded whatever the size. Exit 0, as for any verdict.
+    fn pass_through(&self, mut opened: super::io::Opened) -> Result<Outcome> {
+        let head = self.too_large(&opened.head)?;
+        super::io::Sink::new(self.args.output.as_deref())
+            .write_stream(&[&head], &mut opened.rest)
+            .map_err(|e| match e {
+                Error::Io(io) => Error::Io(std::io::Error::new(
+                    io.kind(),
+                    format!("writing the message: {io}"),
+                )),
+                e => e,
+            })?;
+        Ok(Outcome::Done)
+    }
+
+    /// Every message of an mbox: one report each, with its index and byte offset, exit 1 if
+    /// any fails; with --annotate, the mbox again with every message annotated.
+    fn mailbox(&self, name: &std::path::Path, entries: &[mbox::Entry<'_>]) -> Result<Outcome> {
+        let max = self.ctx.max_size;
+        if self.args.annotate {
+            // All or nothing (style.md §2): the whole mailbox is built before it is written.
+            let mut out = Vec::new();
+            for e in entries {
+                let message = e.message();
+                let edited = match message.len() as u64 > max {
+                    true => self.too_large(&message)?,
+                    false => self.annotate(message)?,
+                };
+                out.extend(mbox::rewrite(e, &edited));
+            }
+            super::emit_message(self.args.output.as_deref(), &out)?;
+            return Ok(Outcome::Done);
+        }
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let results = ximf::verify::batch::parallel_map(entries, workers, |e| {
+            let message = e.message();
+            match message.len() as u64 > max {
+                true => Err(Error::TooLarge { limit: max }),
+                false => Message::parse(message).and_then(|m| self.judge(&m)),
+            }
+        });
+        let name = name.display().to_string();
+        let mut out = String::new();
+        let mut all_pass = true;
+        for (e, r) in entries.iter().zip(results) {
+            let label = format!("{name}: message {} at byte {}", e.index, e.offset);
+            let mut extra = serde_json::Map::new();
+            extra.insert("file".into(), name.clone().into());
+            extra.insert("index".into(), e.index.into());
+            extra.insert("offset".into(), e.offset.into());
+            all_pass &= push_result(&mut out, self.ctx.format, &label, extra, r);
+        }
+        super::emit_report(&out)?;
+        Ok(if all_pass {
+            Outcome::Done
+        } else {
+            Outcome::Negative
+        })
+    }
+}
+
+/// Appends one message's report (text: `LABEL: verdict` with findings indented below; JSON:
+/// the report with `extra` members); an error is `LABEL: error: why` / `{"error": ...}`.
+/// True when the message passes.
+fn push_result(
+    out: &mut String,
+    format: Format,
+    label: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+    r: Result<ximf::report::Report>,
+) -> bool {
+    let pass = r.as_ref().is_ok_and(|r| r.passes());
+    match (r, format) {
+        (Ok(report), Format::Json) => {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            if let serde_json::Value::Object(m) = &mut v {
+                m.extend(extra);
+            }
+            out.push_str(&format!("{v}\n"));
+        }
+        (Ok(report), Format::Text) => {
+            let text = render::text(&report);
+            let mut lines = text.lines();
+            out.push_str(&format!("{label}: {}\n", lines.next().unwrap_or_default()));
+            for l in lines {
+                out.push_str(&format!("  {l}\n"));
+            }
+        }
+        (Err(e), Format::Json) => {
+            let mut v = extra;
+            v.insert("error".into(), e.to_string().into());
+            out.push_str(&format!("{}\n", serde_json::Value::Object(v)));
+        }
+        (Err(e), Format::Text) => out.push_str(&format!("{label}: error: {e}\n")),
+    }
+    pass
 }
 
 /// The report for one message: its instance's policy (its own rules plus a standalone model)
@@ -197,7 +384,15 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
         pick_instance(&loaded.profile, Some(n))?;
     }
     let keys = std::sync::Arc::new(args.keys.load(&ctx.config.config)?);
-    let files = super::io::expand_inputs(&args.files)?;
+    let inputs = super::io::expand_inputs(&args.files)?;
+    if inputs.files.is_empty() {
+        let dir = inputs.empty.first().cloned().unwrap_or_default();
+        return Err(no_message(
+            &dir,
+            "nothing in it (a maildir's cur/ and new/ are empty)",
+        ));
+    }
+    let files = inputs.files;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let results = ximf::verify::batch::parallel_map(&files, workers, |path| {
         let report = super::io::read_input(Some(path), ctx.max_size)
@@ -207,36 +402,15 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
     });
     let mut all_pass = true;
     let mut out = String::new();
-    for (path, r) in results {
+    let empty = inputs.empty.into_iter().map(|d| {
+        let e = no_message(&d, "nothing in it");
+        (d, Err(e))
+    });
+    for (path, r) in results.into_iter().chain(empty) {
         let name = path.display().to_string();
-        match (r, ctx.format) {
-            (Ok(report), Format::Json) => {
-                all_pass &= report.passes();
-                let mut v = serde_json::to_value(&report).unwrap_or_default();
-                if let serde_json::Value::Object(m) = &mut v {
-                    m.insert("file".into(), name.into());
-                }
-                out.push_str(&format!("{v}\n"));
-            }
-            (Ok(report), Format::Text) => {
-                all_pass &= report.passes();
-                let text = render::text(&report);
-                let mut lines = text.lines();
-                out.push_str(&format!("{name}: {}\n", lines.next().unwrap_or_default()));
-                for l in lines {
-                    out.push_str(&format!("  {l}\n"));
-                }
-            }
-            (Err(e), Format::Json) => {
-                all_pass = false;
-                let v = serde_json::json!({"file": name, "error": e.to_string()});
-                out.push_str(&format!("{v}\n"));
-            }
-            (Err(e), Format::Text) => {
-                all_pass = false;
-                out.push_str(&format!("{name}: error: {e}\n"));
-            }
-        }
+        let mut extra = serde_json::Map::new();
+        extra.insert("file".into(), name.clone().into());
+        all_pass &= push_result(&mut out, ctx.format, &name, extra, r);
     }
     super::emit_report(&out)?;
     Ok(if all_pass {
@@ -264,22 +438,15 @@ fn split_envelope(mut bytes: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
 /// whenever the message was written). Exiting non-zero would make procmail and Sieve keep it
 /// with no verdict at all, so a quarantine rule keyed on `fail` would let exactly the malformed
 /// (possibly hostile) mail through, and Postfix's pipe(8) would bounce it.
-fn annotate_unparsable(
-    args: &Args,
-    envelope: &[u8],
-    original: &[u8],
-    why: String,
-    authserv_id: &str,
-) -> Result<Outcome> {
+fn annotate_unparsable(original: &[u8], why: String, authserv_id: &str) -> Result<Vec<u8>> {
     let mut report = ximf::report::Report::default();
     report.push("not-a-message", ximf::report::Severity::Error, None, why);
     report.finish();
     let eol = ximf::message::Eol::detect(original);
-    let mut out = envelope.to_vec();
+    let mut out = Vec::new();
     for (name, value) in render::annotation(&report, authserv_id) {
         out.extend(ximf::message::encode::encode_field(&name, &value, eol)?);
     }
     out.extend_from_slice(original);
-    super::emit_message(args.output.as_deref(), &out)?;
-    Ok(Outcome::Done)
+    Ok(out)
 }

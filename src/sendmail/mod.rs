@@ -115,15 +115,23 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
         ..VerifyOptions::default()
     };
     let report = verify(&out, profile, &vopts);
-    if let Some(f) = report
+    let wrong = report
         .findings
         .iter()
-        .find(|f| f.severity == crate::report::Severity::Error)
-    {
-        return Err(Error::Value {
-            header: f.header.clone().unwrap_or_else(|| NAME_FIELD.to_owned()),
-            message: format!("{} ({})", f.message, f.code),
-        });
+        .filter(|f| f.severity == crate::report::Severity::Error)
+        .map(|f| {
+            let header = f.header.clone().unwrap_or_else(|| NAME_FIELD.to_owned());
+            (header, format!("{} ({})", f.message, f.code))
+        })
+        .collect();
+    if let Some(e) = crate::stamp::joined_error(wrong) {
+        return Err(e);
+    }
+    // Every recipient the real sendmail will be given, not only those the header shows, is
+    // held to the type's recipient rules before anything is handed over (issue 11 point 6).
+    let chosen = selected.or_else(|| named.as_deref().and_then(|n| model.get(n)));
+    if let Some(t) = chosen {
+        check_recipients(t, &model, instance, &out, &req.envelope)?;
     }
     let mechanism = match req.mechanism.as_deref() {
         Some(m) => Some(
@@ -147,6 +155,72 @@ pub fn prepare(message: &Message, profile: &Profile, req: &Request) -> Result<Ve
         &req.envelope,
         req.lookup.as_ref(),
     )
+}
+
+/// Holds every recipient of the message to the recipient rules of `t` (allowed and denied
+/// domains, count, need-to-know, archive, privacy) and its header-level rules: To, Cc and Bcc
+/// (which `-t` hands over) and every `envelope` recipient (argv, which mutt fills with To, Cc
+/// and Bcc and then drops the Bcc field). An envelope recipient the To and Cc fields do not
+/// show is a hidden recipient, so a type's privacy rule ("no hidden recipients") holds for
+/// Bcc through argv as for a Bcc field.
+///
+/// Fails with [`Error::Config`] (78) naming every violation, each recipient by address.
+pub fn check_recipients(
+    t: &crate::policy::CorrespondenceType,
+    model: &crate::policy::Model,
+    instance: &Instance,
+    message: &Message,
+    envelope: &[String],
+) -> Result<()> {
+    use crate::policy::enforce;
+    let (recipients, hidden) = envelope_recipients(message, envelope);
+    let mut problems = enforce::check_message(t, model, instance, message, &recipients, "mua");
+    if !hidden.is_empty() {
+        for p in problems
+            .iter_mut()
+            .filter(|p| p.code == "privacy-violation" && p.header == "Bcc")
+        {
+            p.message = format!("{}: {}", p.message, hidden.join(", "));
+        }
+    }
+    match crate::stamp::refusal(&problems) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The recipients of `message` sent to `envelope` as well ([`check_recipients`]), and the
+/// envelope recipients To and Cc do not name (hidden, in order, lower-cased).
+pub fn envelope_recipients(
+    message: &Message,
+    envelope: &[String],
+) -> (crate::policy::enforce::Recipients, Vec<String>) {
+    use crate::policy::enforce::{Recipients, mailboxes};
+    // `<bob@example.org>` and `Bob@Example.org` on argv are the address the header shows.
+    let envelope: Vec<String> = envelope
+        .iter()
+        .map(|a| {
+            mailboxes(a)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| a.trim().to_ascii_lowercase())
+        })
+        .collect();
+    let mut recipients = Recipients::of(message, &envelope);
+    let bytes = message.bytes();
+    let shown: Vec<String> = ["To", "Cc"]
+        .iter()
+        .flat_map(|n| message.get_all(n))
+        .flat_map(|f| mailboxes(&f.value(bytes)))
+        .collect();
+    let mut hidden: Vec<String> = Vec::new();
+    for a in envelope {
+        if !shown.contains(&a) && !hidden.contains(&a) {
+            hidden.push(a);
+        }
+    }
+    recipients.bcc |= !hidden.is_empty();
+    (recipients, hidden)
 }
 
 /// The instance the message is stamped with: the one its `X-XIMF-NAME` names (the user's

@@ -62,10 +62,12 @@ pub fn fields(
         }
         return Ok(Vec::new());
     }
-    let assigned = assign(instance, sets)?;
+    let (assigned, mut wrong) = assign(instance, sets);
     let (outcomes, problems) = check::check_rules(instance, &assigned, &opts.agent);
-    if let Some(p) = problems.iter().find(|p| !p.warning) {
-        return Err(value_error(p));
+    // Every problem at once: a user who retries through mutt pays a failed send per round.
+    wrong.extend(problems.iter().filter(|p| !p.warning).map(described));
+    if let Some(e) = joined_error(wrong) {
+        return Err(e);
     }
     let mut out = vec![
         (NAME_FIELD.to_owned(), instance.name.clone()),
@@ -134,11 +136,37 @@ pub fn is_ximf_field(name: &str) -> bool {
     name.len() > 7 && name[..7].eq_ignore_ascii_case("x-ximf-")
 }
 
-fn value_error(p: &Problem) -> Error {
-    Error::Value {
-        header: p.header.clone(),
-        message: format!("{} ({})", p.message, p.code),
+/// The correspondence type's refusal at the MUA: one [`Error::Config`] (exit 78) naming every
+/// error of `problems` (`HEADER: what (code)`, or `what (code)` for a rule about no field),
+/// joined by `; ` on one line, or `None` when there are only warnings.
+pub fn refusal(problems: &[Problem]) -> Option<Error> {
+    let lines: Vec<String> = problems
+        .iter()
+        .filter(|p| !p.warning)
+        .map(|p| match p.header.is_empty() {
+            true => format!("{} ({})", p.message, p.code),
+            false => format!("{}: {} ({})", p.header, p.message, p.code),
+        })
+        .collect();
+    (!lines.is_empty()).then(|| Error::Config(lines.join("; ")))
+}
+
+/// A problem as (header, sentence with its code).
+pub fn described(p: &Problem) -> (String, String) {
+    (p.header.clone(), format!("{} ({})", p.message, p.code))
+}
+
+/// One [`Error::Value`] naming every (header, what is wrong) of `wrong`, or `None` when it is
+/// empty. It displays as one line, `H1: what (code); H2: what (code)`, so the first stderr line
+/// (`ximf stamp: ...`, all a log or a bounce keeps) lists them all; with one problem it reads
+/// as it always did.
+pub fn joined_error(wrong: Vec<(String, String)>) -> Option<Error> {
+    let mut it = wrong.into_iter();
+    let (header, mut message) = it.next()?;
+    for (h, m) in it {
+        message.push_str(&format!("; {h}: {m}"));
     }
+    Some(Error::Value { header, message })
 }
 
 fn find_header<'i>(instance: &'i Instance, key: &str) -> Option<&'i HeaderDef> {
@@ -149,9 +177,14 @@ fn find_header<'i>(instance: &'i Instance, key: &str) -> Option<&'i HeaderDef> {
         .find(|h| h.name.eq_ignore_ascii_case(key) || h.id == key)
 }
 
-/// Groups the user's values by header and adds the fixed values of hidden headers.
-fn assign<'i>(instance: &'i Instance, sets: &[(String, String)]) -> Result<Assigned<'i>> {
+/// Groups the user's values by header and adds the fixed values of hidden headers; every key
+/// the instance does not define comes back as (key, why).
+fn assign<'i>(
+    instance: &'i Instance,
+    sets: &[(String, String)],
+) -> (Assigned<'i>, Vec<(String, String)>) {
     let mut assigned = Assigned::default();
+    let mut unknown = Vec::new();
     for (key, value) in sets {
         let Some(h) = find_header(instance, key) else {
             let technical = instance.headers.iter().find(|h| {
@@ -173,10 +206,10 @@ fn assign<'i>(instance: &'i Instance, sets: &[(String, String)]) -> Result<Assig
                         .join(", ")
                 ),
             };
-            return Err(Error::Value {
-                header: key.clone(),
-                message,
-            });
+            if !unknown.iter().any(|(k, _): &(String, String)| k == key) {
+                unknown.push((key.clone(), message));
+            }
+            continue;
         };
         let mut items = check::split_items(h, value);
         if h.kind == HeaderKind::Date {
@@ -201,7 +234,7 @@ fn assign<'i>(instance: &'i Instance, sets: &[(String, String)]) -> Result<Assig
             assigned.entries.push((h, vec![c.clone()]));
         }
     }
-    Ok(assigned)
+    (assigned, unknown)
 }
 
 /// Dates go out as RFC 5322 date-times in UTC (spec §2.3, recommended); RFC 3339 input is accepted.

@@ -6,6 +6,7 @@
 //! case-insensitively and warn where Trustedbird would not have recognised the message.
 
 pub mod batch;
+pub mod mbox;
 
 use crate::check::{self, Assigned, Problem};
 use crate::message::Message;

@@ -15,4 +15,9 @@ if header :matches "X-XIMF-Verify" "fail*" {
   fileinto :create "Quarantine";
   stop;
 }
+# Too large to check (over --max-size): passed through below a `none` verdict, unchecked.
+if header :matches "X-XIMF-Verify" "none*" {
+  fileinto :create "Unchecked";
+  stop;
+}
 keep;
