@@ -15,7 +15,8 @@
 //! - [`check`]: the conformance rules shared by stamp and verify: value membership, counts,
 //!   syntax, `linkedValue`, `association`, `constraint`.
 //! - [`stamp`]: values chosen by the user → the XIMF header fields a profile defines.
-//! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings.
+//! - [`verify`]: a message checked against its instance → a [`report::Report`] of findings;
+//!   mailboxes (mbox) judged message by message ([`verify::mbox`]).
 //! - [`mime`]: the one MIME reader — entities as byte ranges, Content-Type parameters,
 //!   multipart splitting, transfer encodings and the 7-bit rules.
 //! - [`secure`]: the one secure-message engine — one walk through any mix of S/MIME and
@@ -34,6 +35,11 @@
 //! - [`config`]: the one configuration file every command reads (profile, identities, trust,
 //!   certificate directory, sendmail settings), where it is looked for, `~`/`$HOME` in paths,
 //!   and the effective settings with their sources (`ximf config show`).
+//! - [`milter`]: `ximf milter`'s engine — one SMTP transaction collected into a bounded buffer,
+//!   verified as `verify` would, and turned into milter actions (header changes, hold, reject,
+//!   tempfail); the protocol itself lives in the binary (`src/cli/milter.rs`).
+//! - [`secure::lookup`]: recipients' certificates found by address (pure; the CLI lists the
+//!   certificate directory and asks gpg).
 //! - [`sendmail`]: the mutt `$sendmail` drop-in — sendmail argv, dead letter, handing the
 //!   finished message to the real sendmail.
 //! - [`report`]: the verification report, rendered as text, JSON or annotation headers.
