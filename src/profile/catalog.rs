@@ -177,7 +177,8 @@ fn load_single(
         ximf_version: iref.ximf_version.clone(),
         plain: iref.plain,
     };
-    let instances = compile::compile(source, &files, &identity, &mut diags)
+    let mut budget = compile::Budget::default();
+    let instances = compile::compile(source, &files, &identity, &mut budget, &mut diags)
         .into_iter()
         .collect();
     Profile {
@@ -207,6 +208,9 @@ fn load_catalog(source: Source, path: &Path, doc: &Document, record_path: bool) 
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut instances = Vec::new();
+    // One value budget for the whole catalog: instances naming the same big files count each
+    // time, so a catalog cannot multiply a file past the limit either.
+    let mut budget = compile::Budget::default();
     for iref in &catalog.instances {
         let identity = Identity {
             name: iref.name.clone(),
@@ -223,6 +227,18 @@ fn load_catalog(source: Source, path: &Path, doc: &Document, record_path: bool) 
                 plain: true,
                 ..Instance::default()
             });
+            continue;
+        }
+        if budget.refused() {
+            diags.push(Diagnostic::error(
+                iref.location.clone(),
+                compile::EXPANSION_LIMIT,
+                format!(
+                    "instance {:?} not loaded: the profile reached its limit of {} values",
+                    iref.name,
+                    compile::MAX_MODEL_VALUES
+                ),
+            ));
             continue;
         }
         let Some(headers_file) = &iref.headers else {
@@ -244,7 +260,7 @@ fn load_catalog(source: Source, path: &Path, doc: &Document, record_path: bool) 
             ihm: iref.ihm.as_deref().and_then(&mut resolve),
             rules: iref.rules.iter().filter_map(|r| resolve(r)).collect(),
         };
-        if let Some(inst) = compile::compile(source, &files, &identity, &mut diags) {
+        if let Some(inst) = compile::compile(source, &files, &identity, &mut budget, &mut diags) {
             instances.push(inst);
         }
     }

@@ -9,9 +9,11 @@ use super::Diagnostic;
 use super::model::*;
 use super::parse::{self, FileParts};
 use super::source::{Source, confined};
+use super::xml;
 use crate::error::Location;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// The files of one instance, already resolved to paths.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +39,7 @@ pub(crate) fn compile(
     source: Source,
     files: &FileSet,
     identity: &Identity,
+    budget: &mut Budget,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Instance> {
     let headers = read_parts(source, &files.headers, diags)?;
@@ -111,6 +114,13 @@ pub(crate) fn compile(
     let ihm_location = ihm.as_ref().map(|(_, loc)| loc.clone());
     inst.ihm = ihm.map(|(i, _)| i);
 
+    // The values as declared count against the profile's budget before any ref adds to them.
+    for h in &inst.headers {
+        if let Err(total) = budget.spend(body_weight(&h.body)) {
+            diags.push(budget.refusal(&h.location, total));
+            return None;
+        }
+    }
     let base = files
         .headers
         .parent()
@@ -120,10 +130,97 @@ pub(crate) fn compile(
         source,
         base,
         diags,
+        budget,
         lists: HashMap::new(),
+        shared: HashMap::new(),
+        bad_keys: HashMap::new(),
     }
-    .resolve(&mut inst, ihm_location);
-    Some(inst)
+    .resolve(&mut inst, ihm_location)
+    .then_some(inst)
+}
+
+/// The most values the compiled model of one load (every instance of a catalog together) may
+/// hold: the values as declared plus, for each `set`/`multiset` `ref`, the values it stands
+/// for (a list named by 1,000 refs counts 1,000 times; a `compstring` counts with the values
+/// nested in it). Refs share their target's values in memory, but stamp, verify, the checks
+/// below and `profile show` walk every list, so the expanded size is what they pay for; and
+/// instances of a catalog naming the same big files each hold their own copy (issue 12).
+/// Twice what one file may declare ([`xml::MAX_ELEMENTS`]): a model at the limit costs a few
+/// hundred MB at most, and field profiles stay in the thousands.
+pub(crate) const MAX_MODEL_VALUES: usize = 2 * xml::MAX_ELEMENTS;
+
+/// The values a load has put into its model so far, against [`MAX_MODEL_VALUES`].
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    used: usize,
+    refused: bool,
+}
+
+impl Budget {
+    /// Adds `n` values; `Err(total)` (and nothing added) when that would pass the limit.
+    fn spend(&mut self, n: usize) -> Result<(), usize> {
+        let total = self.used.saturating_add(n);
+        if total > MAX_MODEL_VALUES {
+            self.refused = true;
+            return Err(total);
+        }
+        self.used = total;
+        Ok(())
+    }
+
+    /// True once the limit has been hit: the rest of a catalog is not compiled.
+    pub(crate) fn refused(&self) -> bool {
+        self.refused
+    }
+
+    /// The `expansion-limit` error for the element at `loc`, whose values would bring the
+    /// model to `total`.
+    fn refusal(&self, loc: &Location, total: usize) -> Diagnostic {
+        Diagnostic::error(
+            loc.clone(),
+            EXPANSION_LIMIT,
+            format!(
+                "profile expands past its limit of {MAX_MODEL_VALUES} values ({total} with this element; a ref counts the values it names each time); instance not loaded"
+            ),
+        )
+    }
+}
+
+/// The lint code of a refusal by [`Budget`].
+pub(crate) const EXPANSION_LIMIT: &str = "expansion-limit";
+
+/// The values a value tree stands for: one per `string` and `compstring`, with what is nested.
+fn body_weight(body: &HeaderBody) -> usize {
+    match body {
+        HeaderBody::Sets(ls) | HeaderBody::Multisets(ls) => ls
+            .iter()
+            .fold(0, |n, l| n.saturating_add(items_weight(&l.items))),
+        HeaderBody::Compstrings(cs) => cs.iter().fold(0, |n, c| n.saturating_add(comp_weight(c))),
+        HeaderBody::String(_) => 1,
+        HeaderBody::Empty => 0,
+    }
+}
+
+fn items_weight(items: &[Item]) -> usize {
+    items
+        .iter()
+        .fold(0, |n, it| n.saturating_add(item_weight(it)))
+}
+
+fn item_weight(item: &Item) -> usize {
+    match item {
+        Item::String(_) => 1,
+        Item::Compstring(c) => comp_weight(c),
+    }
+}
+
+fn comp_weight(c: &Comp) -> usize {
+    1usize.saturating_add(match &c.child {
+        CompChild::None => 0,
+        CompChild::String(_) => 1,
+        CompChild::List(l) => items_weight(&l.items),
+        CompChild::Nested(cs) => cs.iter().fold(0, |n, c| n.saturating_add(comp_weight(c))),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,33 +325,89 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-/// What an id names.
-#[derive(Debug, Clone)]
+/// What an id names. Only the kind: the node itself is looked up in [`Sources`] when a ref
+/// needs its values, so indexing copies nothing.
+#[derive(Debug, Clone, Copy)]
 enum Target {
-    Header(usize),
-    List(Box<ValueList>),
-    Value(Box<Item>),
+    Header,
+    List,
+    Value,
     Rule,
 }
 
 impl Target {
-    fn what(&self) -> &'static str {
+    fn what(self) -> &'static str {
         match self {
-            Target::Header(_) => "a header",
-            Target::List(_) => "a list",
-            Target::Value(_) => "a value",
+            Target::Header => "a header",
+            Target::List => "a list",
+            Target::Value => "a value",
             Target::Rule => "a rule",
         }
     }
 }
+
+/// The value nodes of the headers by id (the first of a duplicated id, as in the id space),
+/// borrowed from the instance as declared: what a `ref` can name.
+type Sources<'a> = HashMap<&'a str, Src<'a>>;
+
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Header(&'a HeaderDef),
+    List(&'a ValueList),
+    Str(&'a StringValue),
+    Comp(&'a Comp),
+}
+
+fn sources(headers: &[HeaderDef]) -> Sources<'_> {
+    let mut out: Sources<'_> = HashMap::new();
+    for h in headers {
+        if !h.id.is_empty() {
+            out.entry(h.id.as_str()).or_insert(Src::Header(h));
+        }
+        let mut nodes = Vec::new();
+        body_nodes(&h.body, &mut nodes);
+        for n in nodes {
+            let (id, src) = match n {
+                Node::List(l) => (&l.id, Src::List(l)),
+                Node::Str(s) => (&s.id, Src::Str(s)),
+                Node::Comp(c) => (&c.id, Src::Comp(c)),
+            };
+            if let Some(id) = id.as_deref().filter(|i| !i.is_empty()) {
+                out.entry(id).or_insert(src);
+            }
+        }
+    }
+    out
+}
+
+/// Values a ref resolved to, with their weight (see [`body_weight`]).
+#[derive(Clone)]
+struct Shared {
+    items: Items,
+    weight: usize,
+}
+
+/// Why a ref did not resolve: (lint code, message).
+type RefError = (&'static str, String);
+
+/// A list file read once: the file, its rows as items (shared by every list naming it), and
+/// their weight.
+type LoadedList = Option<(ExternalList, Shared)>;
 
 struct Resolver<'a> {
     source: Source,
     /// The headers file's directory: external lists are relative to it (spec §1.5).
     base: PathBuf,
     diags: &'a mut Vec<Diagnostic>,
+    /// The load's value budget.
+    budget: &'a mut Budget,
     /// External lists already read, by `ref` as written (`None`: unusable, already reported).
-    lists: HashMap<String, Option<ExternalList>>,
+    lists: HashMap<String, LoadedList>,
+    /// Internal refs already resolved, by id: each target is resolved once and its values are
+    /// shared by every list that names it.
+    shared: HashMap<String, Shared>,
+    /// Per (list file, separator): the first key holding the separator and how many do.
+    bad_keys: HashMap<(String, String), Option<(String, usize)>>,
 }
 
 impl Resolver<'_> {
@@ -266,14 +419,20 @@ impl Resolver<'_> {
         self.diags.push(Diagnostic::warning(loc.clone(), code, msg));
     }
 
-    fn resolve(mut self, inst: &mut Instance, ihm_location: Option<Location>) {
+    /// Resolves and checks every reference; false when the budget refused the instance.
+    fn resolve(mut self, inst: &mut Instance, ihm_location: Option<Location>) -> bool {
         let ids = self.index(inst);
-        self.resolve_list_refs(inst, &ids);
+        // Links are checked where they are declared: a value a ref brings in was checked at
+        // its origin, and walking the expanded model would repeat that once per use.
         self.check_links(inst, &ids);
+        if !self.resolve_list_refs(inst, &ids) {
+            return false;
+        }
         self.check_rules(inst, &ids);
         if let Some(loc) = ihm_location {
             self.check_ihm(inst, &ids, &loc);
         }
+        true
     }
 
     /// Builds the shared id space, reporting duplicates.
@@ -293,37 +452,18 @@ impl Resolver<'_> {
                 ids.insert(id.to_owned(), (t, loc.clone()));
             }
         };
-        for (hi, h) in inst.headers.iter().enumerate() {
-            add(&h.id, Target::Header(hi), &h.location, self);
+        for h in &inst.headers {
+            add(&h.id, Target::Header, &h.location, self);
             let mut nodes = Vec::new();
             body_nodes(&h.body, &mut nodes);
             for n in nodes {
-                match n {
-                    Node::List(l) => {
-                        if let Some(id) = &l.id {
-                            add(id, Target::List(Box::new(l.clone())), &l.location, self);
-                        }
-                    }
-                    Node::Str(s) => {
-                        if let Some(id) = &s.id {
-                            add(
-                                id,
-                                Target::Value(Box::new(Item::String(s.clone()))),
-                                &s.location,
-                                self,
-                            );
-                        }
-                    }
-                    Node::Comp(c) => {
-                        if let Some(id) = &c.id {
-                            add(
-                                id,
-                                Target::Value(Box::new(Item::Compstring(c.clone()))),
-                                &c.location,
-                                self,
-                            );
-                        }
-                    }
+                let (id, t, loc) = match n {
+                    Node::List(l) => (&l.id, Target::List, &l.location),
+                    Node::Str(s) => (&s.id, Target::Value, &s.location),
+                    Node::Comp(c) => (&c.id, Target::Value, &c.location),
+                };
+                if let Some(id) = id {
+                    add(id, t, loc, self);
                 }
             }
         }
@@ -341,144 +481,231 @@ impl Resolver<'_> {
     }
 
     /// `set ref`/`multiset ref`: an id of the merged document first, else a list file next to
-    /// the headers file (spec §1.5; trap 2).
+    /// the headers file (spec §1.5; trap 2). Refs name the lists as declared (a ref to a list
+    /// that is itself a ref follows the chain). Two passes: every ref is resolved against the
+    /// declared headers, then the results are filled in, in the same walk order. False when
+    /// the budget refused the instance.
     fn resolve_list_refs(
         &mut self,
         inst: &mut Instance,
         ids: &HashMap<String, (Target, Location)>,
-    ) {
-        let snapshot = inst.headers.clone();
+    ) -> bool {
         let mut external = BTreeMap::new();
+        let mut results: Vec<Option<Result<(Shared, ListRef), RefError>>> = Vec::new();
+        {
+            let srcs = sources(&inst.headers);
+            for h in &inst.headers {
+                let mut lists = Vec::new();
+                body_lists(&h.body, &mut lists);
+                for list in lists {
+                    let Some(ListRef::Internal(written)) = &list.reference else {
+                        results.push(None);
+                        continue;
+                    };
+                    if !list.items.is_empty() {
+                        self.warn(
+                            &list.location,
+                            "ignored-element",
+                            format!(
+                                "list has both ref={written:?} and its own values; the ref wins"
+                            ),
+                        );
+                    }
+                    let r = self.list_items(written, list, ids, &srcs, 0, &mut external);
+                    if let Ok((shared, _)) = &r
+                        && let Err(total) = self.budget.spend(shared.weight)
+                    {
+                        let refusal = self.budget.refusal(&list.location, total);
+                        self.diags.push(refusal);
+                        return false;
+                    }
+                    results.push(Some(r));
+                }
+            }
+        }
+        let mut results = results.into_iter();
         for h in &mut inst.headers {
             let mut lists = Vec::new();
             body_lists_mut(&mut h.body, &mut lists);
             for list in lists {
-                let Some(ListRef::Internal(written)) = list.reference.clone() else {
-                    continue;
-                };
-                if !list.items.is_empty() {
-                    self.warn(
-                        &list.location,
-                        "ignored-element",
-                        format!("list has both ref={written:?} and its own values; the ref wins"),
-                    );
-                }
-                match self.list_items(&written, list, ids, &snapshot, 0, &mut external) {
-                    Ok((items, reference)) => {
-                        list.items = items;
+                match results.next().flatten() {
+                    None => {}
+                    Some(Ok((shared, reference))) => {
+                        list.items = shared.items;
                         list.reference = Some(reference);
                     }
-                    Err(msg) => {
-                        list.items.clear();
-                        let code = msg.0;
-                        self.error(&list.location, code, msg.1);
+                    Some(Err((code, msg))) => {
+                        list.items = Items::default();
+                        self.error(&list.location, code, msg);
                     }
                 }
             }
         }
+        let mut files: HashSet<PathBuf> = inst.files.iter().cloned().collect();
         for ext in external.values() {
-            if !inst.files.contains(&ext.path) {
+            if files.insert(ext.path.clone()) {
                 inst.files.push(ext.path.clone());
             }
         }
         inst.external_lists = external;
+        true
     }
 
     /// The items a `ref` stands for, following chains of refs (bounded, so a cycle ends).
+    /// An id's values are built once and shared by every later ref to it.
     fn list_items(
         &mut self,
         written: &str,
         list: &ValueList,
         ids: &HashMap<String, (Target, Location)>,
-        headers: &[HeaderDef],
+        srcs: &Sources<'_>,
         depth: usize,
         external: &mut BTreeMap<String, ExternalList>,
-    ) -> Result<(Vec<Item>, ListRef), (&'static str, String)> {
+    ) -> Result<(Shared, ListRef), RefError> {
         if depth > 16 {
             return Err(("bad-ref", format!("ref {written:?} is part of a cycle")));
         }
         let Some((target, _)) = ids.get(written) else {
-            let items = self.external(written, list, external)?;
-            return Ok((items, ListRef::External(written.to_owned())));
+            let shared = self.external(written, list, external)?;
+            return Ok((shared, ListRef::External(written.to_owned())));
         };
-        let items = match target {
-            Target::List(target) => match &target.reference {
+        if let Target::Rule = target {
+            return Err((
+                "bad-ref",
+                format!("ref {written:?} names a rule, not a list of values"),
+            ));
+        }
+        if let Some(shared) = self.shared.get(written) {
+            return Ok((shared.clone(), ListRef::Internal(written.to_owned())));
+        }
+        let shared = match srcs.get(written) {
+            Some(Src::List(target)) => match &target.reference {
                 Some(ListRef::Internal(next)) if target.items.is_empty() => {
-                    self.list_items(next, target, ids, headers, depth + 1, external)?
+                    self.list_items(next, target, ids, srcs, depth + 1, external)?
                         .0
                 }
-                _ => target.items.clone(),
+                _ => Shared {
+                    weight: items_weight(&target.items),
+                    items: target.items.clone(),
+                },
             },
-            Target::Value(item) => vec![(**item).clone()],
-            Target::Header(hi) => {
-                let mut items = Vec::new();
-                match headers.get(*hi).map(|h| &h.body) {
-                    Some(HeaderBody::Sets(ls) | HeaderBody::Multisets(ls)) => {
-                        for l in ls {
-                            items.extend(l.items.iter().cloned());
-                        }
+            Some(Src::Str(s)) => Shared {
+                items: vec![Item::String((*s).clone())].into(),
+                weight: 1,
+            },
+            Some(Src::Comp(c)) => Shared {
+                weight: comp_weight(c),
+                items: vec![Item::Compstring((*c).clone())].into(),
+            },
+            Some(Src::Header(h)) => match &h.body {
+                HeaderBody::Sets(ls) | HeaderBody::Multisets(ls) if ls.len() == 1 => Shared {
+                    weight: items_weight(&ls[0].items),
+                    items: ls[0].items.clone(),
+                },
+                HeaderBody::Sets(ls) | HeaderBody::Multisets(ls) => {
+                    let items: Vec<Item> =
+                        ls.iter().flat_map(|l| l.items.iter().cloned()).collect();
+                    Shared {
+                        weight: items_weight(&items),
+                        items: items.into(),
                     }
-                    Some(HeaderBody::Compstrings(cs)) => {
-                        items.extend(cs.iter().cloned().map(Item::Compstring));
-                    }
-                    Some(HeaderBody::String(s)) => items.push(Item::String(s.clone())),
-                    Some(HeaderBody::Empty) | None => {}
                 }
-                items
-            }
-            Target::Rule => {
-                return Err((
-                    "bad-ref",
-                    format!("ref {written:?} names a rule, not a list of values"),
-                ));
-            }
+                HeaderBody::Compstrings(cs) => Shared {
+                    weight: cs.iter().fold(0, |n, c| n.saturating_add(comp_weight(c))),
+                    items: cs.iter().cloned().map(Item::Compstring).collect(),
+                },
+                HeaderBody::String(s) => Shared {
+                    items: vec![Item::String(s.clone())].into(),
+                    weight: 1,
+                },
+                HeaderBody::Empty => Shared {
+                    items: Items::default(),
+                    weight: 0,
+                },
+            },
+            // The id space and the sources are built by the same walk.
+            None => Shared {
+                items: Items::default(),
+                weight: 0,
+            },
         };
-        Ok((items, ListRef::Internal(written.to_owned())))
+        self.shared.insert(written.to_owned(), shared.clone());
+        Ok((shared, ListRef::Internal(written.to_owned())))
     }
 
     /// Reads the external list `written` (once) and materialises its rows as string items
-    /// (key as content, description as ilk), so stamp and verify treat it like a set.
+    /// (key as content, description as ilk), so stamp and verify treat it like a set. The
+    /// items are built once and shared by every list naming the file.
     fn external(
         &mut self,
         written: &str,
         list: &ValueList,
         external: &mut BTreeMap<String, ExternalList>,
-    ) -> Result<Vec<Item>, (&'static str, String)> {
+    ) -> Result<Shared, RefError> {
         if !self.lists.contains_key(written) {
-            let loaded = self.load_external(written, list);
+            let loaded = self.load_external(written, list).map(|ext| {
+                let location = xml::file_location(&ext.path);
+                let items: Items = ext
+                    .rows
+                    .iter()
+                    .filter_map(|row| {
+                        Some(Item::String(StringValue {
+                            content: Some(row.first()?.clone()),
+                            ilk: row.get(1).cloned(),
+                            location: location.clone(),
+                            ..StringValue::default()
+                        }))
+                    })
+                    .collect();
+                let weight = items.len();
+                (ext, Shared { items, weight })
+            });
             self.lists.insert(written.to_owned(), loaded);
         }
-        let Some(Some(ext)) = self.lists.get(written).cloned() else {
+        let Some(Some((ext, shared))) = self.lists.get(written) else {
             // Already reported when it was first read.
-            return Ok(Vec::new());
+            return Ok(Shared {
+                items: Items::default(),
+                weight: 0,
+            });
         };
+        let shared = shared.clone();
+        if !external.contains_key(written) {
+            external.insert(written.to_owned(), ext.clone());
+        }
         self.warn(
             &list.location,
             "ref-is-file",
             format!("ref {written:?} names a list file, not an id (Trustedbird extension)"),
         );
         let sep = list.facets.separator.as_deref().unwrap_or(",");
-        let mut items = Vec::new();
-        for row in &ext.rows {
-            let Some(key) = row.first() else { continue };
-            if key.contains(sep) {
-                self.error(
-                    &list.location,
-                    "separator-in-key",
-                    format!(
-                        "key {key:?} of {written} contains the list separator {sep:?}; it could not be read back"
-                    ),
-                );
-            }
-            items.push(Item::String(StringValue {
-                content: Some(key.clone()),
-                ilk: row.get(1).cloned(),
-                location: list.location.clone(),
-                ..StringValue::default()
-            }));
+        let key = (written.to_owned(), sep.to_owned());
+        if !self.bad_keys.contains_key(&key) {
+            let mut bad = shared.items.iter().filter_map(|it| match it {
+                Item::String(StringValue {
+                    content: Some(k), ..
+                }) if k.contains(sep) => Some(k),
+                _ => None,
+            });
+            let found = bad.next().map(|first| (first.clone(), bad.count()));
+            self.bad_keys.insert(key.clone(), found);
         }
-        external.insert(written.to_owned(), ext);
-        Ok(items)
+        // One error per list however many keys are bad: a file of bad keys named by many
+        // lists must not multiply the diagnostics.
+        if let Some(Some((first, more))) = self.bad_keys.get(&key).cloned() {
+            let more = match more {
+                0 => String::new(),
+                n => format!(" (and {n} more keys)"),
+            };
+            self.error(
+                &list.location,
+                "separator-in-key",
+                format!(
+                    "key {first:?} of {written} contains the list separator {sep:?}; it could not be read back{more}"
+                ),
+            );
+        }
+        Ok(shared)
     }
 
     fn load_external(&mut self, written: &str, list: &ValueList) -> Option<ExternalList> {
@@ -533,11 +760,13 @@ impl Resolver<'_> {
         }
     }
 
-    /// `linkedValue ref` must name a list of the instance.
+    /// `linkedValue ref` must name a list of the instance. Run on the headers as declared,
+    /// before refs are filled in; the own values of a list with a `ref` are skipped, as the
+    /// ref replaces them.
     fn check_links(&mut self, inst: &Instance, ids: &HashMap<String, (Target, Location)>) {
         for h in &inst.headers {
             let mut nodes = Vec::new();
-            body_nodes(&h.body, &mut nodes);
+            declared_nodes(&h.body, &mut nodes);
             for n in nodes {
                 let Node::Str(s) = n else { continue };
                 for link in &s.links {
@@ -547,7 +776,7 @@ impl Resolver<'_> {
                             "dangling-ref",
                             format!("linkedValue ref {link:?} names no id of the instance"),
                         ),
-                        Some((Target::List(_), _)) => {}
+                        Some((Target::List, _)) => {}
                         Some((t, _)) => self.warn(
                             &s.location,
                             "bad-ref",
@@ -568,6 +797,8 @@ impl Resolver<'_> {
                 names.insert(t.to_ascii_lowercase(), i);
             }
         }
+        // Each header's closed values are built once, however many association rows name it.
+        let mut closed = HashMap::new();
         for rule in &inst.rules {
             for kind in &rule.kinds {
                 match kind {
@@ -582,7 +813,7 @@ impl Resolver<'_> {
                                 Some(r) => self.known_header(rule, r, &names, "association"),
                                 None => None,
                             };
-                            self.check_association_values(rule, a, dep, ctl, inst);
+                            self.check_association_values(rule, a, dep, ctl, inst, &mut closed);
                         }
                     }
                     RuleKind::Compatibility { aliases, .. }
@@ -620,7 +851,7 @@ impl Resolver<'_> {
                     "dangling-ref",
                     format!("constraint left {left:?} names no id of the instance"),
                 ),
-                Some((Target::Header(_), _)) => {}
+                Some((Target::Header, _)) => {}
                 Some((t, _)) => self.warn(
                     &rule.location,
                     "bad-ref",
@@ -635,7 +866,7 @@ impl Resolver<'_> {
                     "dangling-ref",
                     format!("constraint right {right:?} names no id of the instance"),
                 ),
-                Some((Target::Value(_), _)) => {}
+                Some((Target::Value, _)) => {}
                 Some((t, _)) => self.warn(
                     &rule.location,
                     "bad-ref",
@@ -671,9 +902,17 @@ impl Resolver<'_> {
         dependent: Option<usize>,
         controlling: Option<usize>,
         inst: &Instance,
+        closed: &mut HashMap<usize, Option<Rc<HashSet<String>>>>,
     ) {
-        let dep = dependent.and_then(|i| closed_values(inst.headers.get(i)?));
-        let ctl = controlling.and_then(|i| closed_values(inst.headers.get(i)?));
+        let mut values = |i: Option<usize>| -> Option<Rc<HashSet<String>>> {
+            let i = i?;
+            closed
+                .entry(i)
+                .or_insert_with(|| inst.headers.get(i).and_then(closed_values).map(Rc::new))
+                .clone()
+        };
+        let dep = values(dependent);
+        let ctl = values(controlling);
         for v in &alias.values {
             if let (Some(ctl), Some(r)) = (&ctl, &v.value_ref)
                 && !ctl.contains(r.trim())
@@ -712,9 +951,10 @@ impl Resolver<'_> {
         loc: &Location,
     ) {
         let Some(ihm) = &inst.ihm else { return };
+        let referenced: HashSet<&str> = ihm.header_refs.iter().map(String::as_str).collect();
         let mut seen = HashSet::new();
         for r in ihm.header_refs.iter().chain(&ihm.tree_rcv) {
-            if !matches!(ids.get(r), Some((Target::Header(_), _))) && seen.insert(r.clone()) {
+            if !matches!(ids.get(r), Some((Target::Header, _))) && seen.insert(r.clone()) {
                 self.warn(
                     loc,
                     "unknown-header",
@@ -726,7 +966,7 @@ impl Resolver<'_> {
         // ones): Amoco's precedence headers are declared mandatory yet never sent (trap 6).
         // ximf stamps and checks every header, so say where the two differ.
         for h in &inst.headers {
-            if !h.is_hidden() && !ihm.header_refs.contains(&h.id) {
+            if !h.is_hidden() && !referenced.contains(h.id.as_str()) {
                 self.warn(
                     &h.location,
                     "not-in-ihm",
@@ -771,16 +1011,27 @@ enum Node<'a> {
     Comp(&'a Comp),
 }
 
+/// Every value node of a header's value tree, own values of lists with a `ref` included.
 fn body_nodes<'a>(body: &'a HeaderBody, out: &mut Vec<Node<'a>>) {
+    walk_nodes(body, false, out);
+}
+
+/// The value nodes a header declares and keeps: the own values of a list with a `ref` are
+/// left out (the ref replaces them), and so are, after resolution, the values a ref brought in.
+fn declared_nodes<'a>(body: &'a HeaderBody, out: &mut Vec<Node<'a>>) {
+    walk_nodes(body, true, out);
+}
+
+fn walk_nodes<'a>(body: &'a HeaderBody, skip_refs: bool, out: &mut Vec<Node<'a>>) {
     match body {
         HeaderBody::Sets(ls) | HeaderBody::Multisets(ls) => {
             for l in ls {
-                list_nodes(l, out);
+                list_nodes(l, skip_refs, out);
             }
         }
         HeaderBody::Compstrings(cs) => {
             for c in cs {
-                comp_nodes(c, out);
+                comp_nodes(c, skip_refs, out);
             }
         }
         HeaderBody::String(s) => out.push(Node::Str(s)),
@@ -788,31 +1039,75 @@ fn body_nodes<'a>(body: &'a HeaderBody, out: &mut Vec<Node<'a>>) {
     }
 }
 
-fn list_nodes<'a>(l: &'a ValueList, out: &mut Vec<Node<'a>>) {
+fn list_nodes<'a>(l: &'a ValueList, skip_refs: bool, out: &mut Vec<Node<'a>>) {
     out.push(Node::List(l));
+    if skip_refs && l.reference.is_some() {
+        return;
+    }
     for item in &l.items {
         match item {
             Item::String(s) => out.push(Node::Str(s)),
-            Item::Compstring(c) => comp_nodes(c, out),
+            Item::Compstring(c) => comp_nodes(c, skip_refs, out),
         }
     }
 }
 
-fn comp_nodes<'a>(c: &'a Comp, out: &mut Vec<Node<'a>>) {
+fn comp_nodes<'a>(c: &'a Comp, skip_refs: bool, out: &mut Vec<Node<'a>>) {
     out.push(Node::Comp(c));
     match &c.child {
         CompChild::None => {}
         CompChild::String(s) => out.push(Node::Str(s)),
-        CompChild::List(l) => list_nodes(l, out),
+        CompChild::List(l) => list_nodes(l, skip_refs, out),
         CompChild::Nested(cs) => {
             for c in cs {
-                comp_nodes(c, out);
+                comp_nodes(c, skip_refs, out);
             }
         }
     }
 }
 
-/// Every list of a header's value tree, mutable, so refs can be filled in.
+/// Every list with a `ref` in a header's value tree, in the order [`body_lists_mut`] gives.
+fn body_lists<'a>(body: &'a HeaderBody, out: &mut Vec<&'a ValueList>) {
+    match body {
+        HeaderBody::Sets(ls) | HeaderBody::Multisets(ls) => {
+            for l in ls {
+                list_lists(l, out);
+            }
+        }
+        HeaderBody::Compstrings(cs) => {
+            for c in cs {
+                comp_lists(c, out);
+            }
+        }
+        HeaderBody::String(_) | HeaderBody::Empty => {}
+    }
+}
+
+fn list_lists<'a>(l: &'a ValueList, out: &mut Vec<&'a ValueList>) {
+    if l.reference.is_some() {
+        out.push(l);
+        return;
+    }
+    for item in &l.items {
+        if let Item::Compstring(c) = item {
+            comp_lists(c, out);
+        }
+    }
+}
+
+fn comp_lists<'a>(c: &'a Comp, out: &mut Vec<&'a ValueList>) {
+    match &c.child {
+        CompChild::List(l) => list_lists(l, out),
+        CompChild::Nested(cs) => {
+            for c in cs {
+                comp_lists(c, out);
+            }
+        }
+        CompChild::None | CompChild::String(_) => {}
+    }
+}
+
+/// Every list with a `ref` of a header's value tree, mutable, so refs can be filled in.
 fn body_lists_mut<'a>(body: &'a mut HeaderBody, out: &mut Vec<&'a mut ValueList>) {
     match body {
         HeaderBody::Sets(ls) | HeaderBody::Multisets(ls) => {
@@ -836,13 +1131,16 @@ fn list_lists_mut<'a>(l: &'a mut ValueList, out: &mut Vec<&'a mut ValueList>) {
         out.push(l);
         return;
     }
-    let mut inner = Vec::new();
-    for item in &mut l.items {
+    // Only compstrings hold lists; a list without one is left shared.
+    if !l.items.iter().any(|i| matches!(i, Item::Compstring(_))) {
+        return;
+    }
+    // Copied if shared: the refs that named this list keep its values as declared.
+    for item in l.items.make_mut() {
         if let Item::Compstring(c) = item {
-            comp_lists_mut(c, &mut inner);
+            comp_lists_mut(c, out);
         }
     }
-    out.extend(inner);
 }
 
 fn comp_lists_mut<'a>(c: &'a mut Comp, out: &mut Vec<&'a mut ValueList>) {

@@ -4,9 +4,10 @@
 //! decides list order, the default `index` and emission order.
 
 use crate::error::Location;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A Trustedbird catalog (`ximfmail-profile.xml`): the first `theme` and its instances.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -187,11 +188,75 @@ pub struct ValueList {
     pub facets: Facets,
     /// `@ilk`.
     pub ilk: Option<String>,
-    /// Items in document order (for an internal `ref`, a copy of the target's items).
-    pub items: Vec<Item>,
+    /// Items in document order. For a `ref`, the target's items, resolved once and shared by
+    /// every list that names the same target (not a copy per list).
+    pub items: Items,
     /// Where it is declared.
     #[serde(skip)]
     pub location: Location,
+}
+
+/// The items of a list: a shared, read-only slice. Lists that `ref` the same target share one
+/// allocation, so a value list used by many headers costs its size once (issue 12); cloning is
+/// cheap. Reads like a `&[Item]` (`iter`, `len`, indexing, `for item in &list.items`).
+#[derive(Clone)]
+pub struct Items(Arc<Vec<Item>>);
+
+impl Items {
+    /// True when both hold the same shared allocation (a `ref` and its target, say).
+    pub fn shares(&self, other: &Items) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The items to edit in place; copied first when shared, so no other list changes.
+    pub(crate) fn make_mut(&mut self) -> &mut Vec<Item> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl Default for Items {
+    fn default() -> Self {
+        Items(Arc::new(Vec::new()))
+    }
+}
+
+impl std::ops::Deref for Items {
+    type Target = [Item];
+    fn deref(&self) -> &[Item] {
+        &self.0
+    }
+}
+
+impl From<Vec<Item>> for Items {
+    fn from(v: Vec<Item>) -> Self {
+        Items(Arc::new(v))
+    }
+}
+
+impl FromIterator<Item> for Items {
+    fn from_iter<I: IntoIterator<Item = Item>>(iter: I) -> Self {
+        Items(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+impl<'a> IntoIterator for &'a Items {
+    type Item = &'a Item;
+    type IntoIter = std::slice::Iter<'a, Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl std::fmt::Debug for Items {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl Serialize for Items {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
 }
 
 /// An item of a list.

@@ -640,7 +640,7 @@ impl<'d> Ctx<'d> {
             multi,
             facets: self.facets(el),
             ilk: el.attr("ilk").map(str::to_owned),
-            items,
+            items: items.into(),
             location: el.loc.clone(),
         }
     }
