@@ -4,47 +4,20 @@
 //! real binary (GNU time's maximum resident set size). These are bounds, not benchmarks.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/measure.rs"]
+mod measure;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Runs `ximf args` on `input` under GNU time: (exit code, stdout, stderr, max RSS in KiB,
-/// wall time).
+/// Runs `ximf args` on `input` under GNU time: (exit code, stdout, stderr without GNU time's
+/// lines, max RSS in KiB, wall time).
 fn run(args: &[&str], input: &[u8]) -> (i32, String, String, u64, Duration) {
-    let start = Instant::now();
-    let mut child = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("XIMF-MAXRSS %M")
-        .arg(env!("CARGO_BIN_EXE_ximf"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("GNU time (scripts/setup.sh installs it)");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let took = start.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rss = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("XIMF-MAXRSS "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-        rss,
-        took,
-    )
+    let m = measure::run(args, input);
+    let out = String::from_utf8_lossy(&m.stdout).into_owned();
+    (m.code, out, m.stderr, m.rss_kib, m.took)
 }
 
 fn codes(json: &str) -> Vec<String> {
@@ -205,13 +178,7 @@ fn a_compression_bomb_is_refused_within_its_limit() {
     assert_ne!(code, 0, "{err}");
     assert_ne!(code, 70, "{err}");
     assert!(out.is_empty());
-    assert_eq!(
-        err.lines()
-            .filter(|l| !l.starts_with("XIMF-MAXRSS") && !l.starts_with("Command exited"))
-            .count(),
-        1,
-        "{err}"
-    );
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(rss < 200 * 1024, "max RSS {rss} KiB");
 }
 

@@ -8,10 +8,12 @@
 //! profile took 24 GB and was killed. These are bounds, not benchmarks.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/measure.rs"]
+mod measure;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Generous: a clean refusal takes well under this on any machine we run on.
 const TIME: Duration = Duration::from_secs(20);
@@ -32,44 +34,13 @@ struct Run {
 
 /// Runs `ximf args` on `stdin` under GNU time.
 fn run(args: &[&str], stdin: &[u8]) -> Run {
-    let start = Instant::now();
-    let mut child = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("XIMF-MAXRSS %M")
-        .arg(env!("CARGO_BIN_EXE_ximf"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("GNU time (scripts/setup.sh installs it)");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write as _;
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let took = start.elapsed();
-    let all = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rss_kib = all
-        .lines()
-        .find_map(|l| l.strip_prefix("XIMF-MAXRSS "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    let stderr = all
-        .lines()
-        .filter(|l| !l.starts_with("XIMF-MAXRSS ") && !l.starts_with("Command exited"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let m = measure::run(args, stdin);
     Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-        rss_kib,
-        took,
+        code: m.code,
+        stdout: String::from_utf8_lossy(&m.stdout).into_owned(),
+        stderr: m.stderr,
+        rss_kib: m.rss_kib,
+        took: m.took,
     }
 }
 

@@ -20,13 +20,15 @@
 //!
 //! Run with `--nocapture` for one `CASE PASS|FAIL` line per message and line-ending form.
 
+#[path = "support/measure.rs"]
+mod measure;
+
 mod matrix_support;
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use matrix_support::Mech::{Pgp, Smime};
 use matrix_support::{
@@ -64,43 +66,15 @@ struct Run {
 
 /// Runs `ximf args` on `input` under GNU time (max RSS) and a wall clock.
 fn ximf(args: &[String], input: &[u8]) -> Run {
-    let start = Instant::now();
-    let mut child = Command::new("/usr/bin/time")
-        .args(["-f", "XIMF-MAXRSS %M"])
-        .arg(env!("CARGO_BIN_EXE_ximf"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("GNU time (scripts/setup.sh installs it)");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let took = start.elapsed();
-    let all = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rss_kib = all
-        .lines()
-        .find_map(|l| l.strip_prefix("XIMF-MAXRSS "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let stderr = all
-        .lines()
-        .filter(|l| !l.starts_with("XIMF-MAXRSS") && !l.starts_with("Command exited"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let m = measure::run(&args, input);
     Run {
-        code: out.status.code().unwrap_or(-1),
-        report: serde_json::from_slice(&out.stdout).ok(),
-        stdout: out.stdout,
-        stderr,
-        rss_kib,
-        took,
+        code: m.code,
+        report: serde_json::from_slice(&m.stdout).ok(),
+        stdout: m.stdout,
+        stderr: m.stderr.trim_end().to_owned(),
+        rss_kib: m.rss_kib,
+        took: m.took,
     }
 }
 
