@@ -45,7 +45,13 @@ fn key_path(p: &str) -> String {
         .into_owned()
 }
 
+/// `n` cases (kept small: these run in every `cargo test`), or `PROPTEST_CASES` for a longer
+/// run.
 fn cases(n: u32) -> ProptestConfig {
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
     ProptestConfig {
         cases: n,
         failure_persistence: None,

@@ -221,14 +221,15 @@ fuzz_target!(|data: &[u8]| {
     let t = template(&outer, &inner, flags, body);
     let _ = secure::verify_with(&t, keys, NOW, limits);
 
-    if flags & 0x40 != 0 {
-        if let Some(m) = protected(&outer, &inner, flags, body) {
-            let verifier = &ximf_fuzz::signing_keys().0;
-            let _ = secure::verify_with(&m, keys, NOW, limits);
-            if (flags >> 2) % 3 == 1 {
-                let _ = secure::decrypt_with(&m, verifier, NOW, limits);
-                let _ = secure::verify_with(&m, verifier, NOW, limits);
-            }
+    if flags & 0x40 != 0
+        && let Some(m) = protected(&outer, &inner, flags, body)
+    {
+        let _ = secure::verify_with(&m, keys, NOW, limits);
+        if (flags >> 2) % 3 == 1 {
+            // Encrypted to alice: her keys open it.
+            let alice = &ximf_fuzz::signing_keys().0;
+            let _ = secure::decrypt_with(&m, alice, NOW, limits);
+            let _ = secure::verify_with(&m, alice, NOW, limits);
         }
     }
 });

@@ -43,12 +43,11 @@ fn walk(e: &Entity<'_>, depth: usize, budget: &mut usize) {
                 }
             }
         }
-    } else if ct.mime == "message/rfc822" {
-        if let Some(inner) = e.decoded_body() {
-            if let Ok(m) = Entity::message(&inner) {
-                walk(&m, depth + 1, budget);
-            }
-        }
+    } else if ct.mime == "message/rfc822"
+        && let Some(inner) = e.decoded_body()
+        && let Ok(m) = Entity::message(&inner)
+    {
+        walk(&m, depth + 1, budget);
     }
 }
 
