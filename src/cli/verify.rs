@@ -95,7 +95,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
         ctx,
         loaded: &loaded,
         keys: &keys,
-        authserv_id: args.authserv_id.clone().unwrap_or_else(default_authserv_id),
+        // Only verdict fields name it: no /etc/mailname read for a report.
+        authserv_id: match args.annotate {
+            true => args.authserv_id.clone().unwrap_or_else(default_authserv_id),
+            false => String::new(),
+        },
     };
     let opened = super::io::open_input(file.as_deref(), ctx.max_size)?;
     if mbox::is_mbox(&opened.head) {

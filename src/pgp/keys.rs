@@ -87,7 +87,55 @@ pub(crate) fn emails(cert: &Cert) -> Vec<String> {
 
 /// The e-mail address of a User ID, lower-cased.
 pub(crate) fn email(uid: &openpgp::packet::UserID) -> Option<String> {
+    if let Some(e) = plain_email(uid.value()) {
+        return Some(e.to_ascii_lowercase());
+    }
     uid.email().ok().flatten().map(|e| e.to_ascii_lowercase())
+}
+
+/// The address of the commonest User IDs, `Name <local@domain>`, `<local@domain>` and a bare
+/// `local@domain`, read without Sequoia's User ID parser: its first use compiles a regular
+/// expression, some 2.7 M instructions, half a millisecond of every one-message verify. Only a
+/// strict subset is taken: ASCII letters, digits and spaces in the name (one space before the
+/// `<`), and dot-atoms of letters, digits and `-_+` in the address, which Sequoia reads as
+/// that same address. Anything else is left to Sequoia.
+fn plain_email(uid: &[u8]) -> Option<&str> {
+    fn dot_atom(s: &[u8]) -> bool {
+        !s.is_empty()
+            && s.split(|&b| b == b'.').all(|atom| {
+                !atom.is_empty()
+                    && atom
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+'))
+            })
+    }
+    fn addr_spec(s: &[u8]) -> bool {
+        let mut parts = s.splitn(2, |&b| b == b'@');
+        match (parts.next(), parts.next()) {
+            (Some(local), Some(domain)) => dot_atom(local) && dot_atom(domain),
+            _ => false,
+        }
+    }
+    let addr = match uid.strip_suffix(b">") {
+        Some(rest) => {
+            let lt = rest.iter().rposition(|&b| b == b'<')?;
+            let name = &rest[..lt];
+            let name_ok = name.is_empty()
+                || (name.ends_with(b" ")
+                    && name[0].is_ascii_alphanumeric()
+                    && !name.ends_with(b"  ")
+                    && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b' '));
+            if !name_ok {
+                return None;
+            }
+            &rest[lt + 1..]
+        }
+        None => uid,
+    };
+    if !addr_spec(addr) {
+        return None;
+    }
+    std::str::from_utf8(addr).ok()
 }
 
 /// A printable name for `cert`: its first e-mail address, else its fingerprint.
@@ -156,6 +204,57 @@ pub(crate) fn encryption_keys<'a>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The fast path reads exactly what Sequoia's User ID parser reads, or leaves it to it.
+    #[test]
+    fn plain_email_agrees_with_sequoia() {
+        let samples = [
+            "Alice <alice@example.org>",
+            "Alice Smith <Alice.Smith@Example.ORG>",
+            "Bob 2 <b-o_b+tag@mail.example.co.uk>",
+            "<carol@example.org>",
+            "carol@example.org",
+            "a@b",
+            "Alice  <alice@example.org>",
+            " <alice@example.org>",
+            "Alice<alice@example.org>",
+            "Alice (work) <alice@example.org>",
+            "\"Smith, Alice\" <alice@example.org>",
+            "Alice <alice@example.org> ",
+            "Alice <.alice@example.org>",
+            "Alice <alice..x@example.org>",
+            "Alice <alice@example.org.>",
+            "Alice <alice@@example.org>",
+            "Alice <alice>",
+            "Alice <>",
+            "alice@example.org (Alice)",
+            "Alice",
+            "",
+            "<<alice@example.org>",
+            "Alice <https://example.org/>",
+            "Zoë <zoe@example.org>",
+            "Alice <alice@exämple.org>",
+            "Alice\t<alice@example.org>",
+        ];
+        for s in samples {
+            let uid = openpgp::packet::UserID::from(s);
+            let sequoia = uid.email().ok().flatten().map(str::to_owned);
+            if let Some(fast) = plain_email(s.as_bytes()) {
+                assert_eq!(Some(fast.to_owned()), sequoia, "{s:?}");
+            }
+            assert_eq!(
+                email(&uid),
+                sequoia.map(|e| e.to_ascii_lowercase()),
+                "{s:?}"
+            );
+        }
+        assert_eq!(
+            plain_email(b"Alice <alice@example.org>"),
+            Some("alice@example.org")
+        );
+        assert_eq!(plain_email(b"alice@example.org"), Some("alice@example.org"));
+        assert_eq!(plain_email(b"Alice (work) <alice@example.org>"), None);
+    }
 
     #[test]
     fn unlock_decrypts_every_secret_with_the_passphrase() {

@@ -123,42 +123,69 @@ pub fn parse_certs(pem_or_der: &[u8]) -> Result<Vec<Certificate>> {
     }
 }
 
+/// One X509 object per distinct certificate and thread: OpenSSL caches a certificate's decoded
+/// public key inside the object, and decoding goes through OpenSSL 3's locked decoder registry
+/// (OpenSSL 3.0 builds a decoder context for every `d2i_X509`, some 1.1 M instructions), which
+/// dominated verifying many messages from the same signers. The key is the exact DER, so a
+/// cached object is always the same certificate. Bounded: a batch has few signers; anything
+/// beyond is simply decoded again.
+mod x509_cache {
+    use openssl::x509::X509;
+    use std::cell::RefCell;
+
+    const MAX: usize = 64;
+
+    thread_local! {
+        static CACHE: RefCell<Vec<(Vec<u8>, X509)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn get(der: &[u8]) -> Option<X509> {
+        CACHE.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(d, _)| d == der)
+                .map(|(_, x)| x.clone())
+        })
+    }
+
+    pub(super) fn put(der: Vec<u8>, x: &X509) {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.iter().any(|(d, _)| *d == der) {
+                return;
+            }
+            if c.len() >= MAX {
+                c.clear();
+            }
+            c.push((der, x.clone()));
+        });
+    }
+}
+
 pub(crate) fn to_openssl(c: &Certificate) -> Result<X509> {
     let der = c
         .to_der()
         .map_err(|e| Error::Key(format!("bad certificate: {e}")))?;
-    // One X509 object per distinct certificate and thread: OpenSSL caches a certificate's
-    // decoded public key inside the object, and decoding goes through OpenSSL 3's locked
-    // decoder registry, which dominated verifying many messages from the same signers. The
-    // key is the exact DER, so a cached object is always the same certificate.
-    thread_local! {
-        static CACHE: std::cell::RefCell<Vec<(Vec<u8>, X509)>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    if let Some(x) = CACHE.with(|c| {
-        c.borrow()
-            .iter()
-            .find(|(d, _)| *d == der)
-            .map(|(_, x)| x.clone())
-    }) {
+    if let Some(x) = x509_cache::get(&der) {
         return Ok(x);
     }
     let x = X509::from_der(&der).map_err(|e| Error::Key(format!("bad certificate: {e}")))?;
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        // Bounded: a batch has few signers; anything beyond is simply decoded again.
-        if c.len() >= 64 {
-            c.clear();
-        }
-        c.push((der, x.clone()));
-    });
+    x509_cache::put(der, &x);
     Ok(x)
 }
 
+/// The certificate of `x`. The OpenSSL object is remembered for [`to_openssl`] under the DER
+/// it re-encodes to: an anchor or `--cert` file read once is not decoded a second time when a
+/// message is verified against it (a whole d2i_X509 per certificate on every start-up).
 pub(crate) fn from_openssl(x: &X509) -> Result<Certificate> {
     let der = x
         .to_der()
         .map_err(|e| Error::Key(format!("bad certificate: {e}")))?;
-    Certificate::from_der(&der).map_err(|e| Error::Key(format!("bad certificate: {e}")))
+    let c = Certificate::from_der(&der).map_err(|e| Error::Key(format!("bad certificate: {e}")))?;
+    // `to_openssl` looks up `c.to_der()`: the same octets for a DER certificate, and for one
+    // that does not re-encode identically the entry is simply never found.
+    x509_cache::put(der, x);
+    Ok(c)
 }
 
 /// The e-mail addresses a certificate names, lowercased.
@@ -217,6 +244,58 @@ pub(crate) fn check_path(
             "no trust anchors were given and the system CA store is off".into(),
         );
     }
+    // The answer is a function of the certificates, the anchors, the time and the purpose, so
+    // it is remembered per thread: a batch from a few signers checks the same path over and
+    // over, and each check is two or three RSA signature verifications (about half of a small
+    // S/MIME message's verify time). Keyed by the exact DER of every input.
+    type Key = (Vec<u8>, Vec<Vec<u8>>, Vec<Vec<u8>>, bool, i64, bool);
+    thread_local! {
+        static PATHS: std::cell::RefCell<Vec<(Key, PathStatus)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let ders = |xs: &[X509]| {
+        xs.iter()
+            .map(|x| x.to_der().ok())
+            .collect::<Option<Vec<_>>>()
+    };
+    let key = match (
+        leaf.to_der().ok(),
+        ders(intermediates),
+        ders(&anchors.certs),
+    ) {
+        (Some(l), Some(i), Some(a)) => Some((l, i, a, anchors.system, now, sign)),
+        _ => None,
+    };
+    if let Some(k) = &key
+        && let Some(status) = PATHS.with(|p| {
+            p.borrow()
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, s)| s.clone())
+        })
+    {
+        return status;
+    }
+    let status = check_path_uncached(leaf, intermediates, anchors, now, sign);
+    if let Some(k) = key {
+        PATHS.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() >= 256 {
+                p.clear();
+            }
+            p.push((k, status.clone()));
+        });
+    }
+    status
+}
+
+fn check_path_uncached(
+    leaf: &X509,
+    intermediates: &[X509],
+    anchors: &Anchors,
+    now: i64,
+    sign: bool,
+) -> PathStatus {
     let run = |system: bool| {
         classify(verify_with_store(
             leaf,

@@ -203,9 +203,12 @@ fn find_cert<'a>(sid: &SignerIdentifier, certs: &'a [(Certificate, X509)]) -> Op
 }
 
 fn attr_value<'a>(attrs: &'a Attributes, oid_str: &str) -> Option<Vec<u8>> {
+    // Compared as OIDs: formatting every attribute's OID as text cost more than the rest of
+    // the attribute handling of a small message.
+    let oid = der::oid::ObjectIdentifier::new(oid_str).ok()?;
     attrs
         .iter()
-        .find(|a| a.oid.to_string() == oid_str)
+        .find(|a| a.oid == oid)
         .and_then(|a| a.values.iter().next())
         .and_then(|v: &'a der::Any| v.to_der().ok())
 }
