@@ -158,6 +158,21 @@ fn gpgconf(home: &Path, args: &[&str]) -> Vec<u8> {
 
 /// `ximf ARGS` with `stdin`, GNUPGHOME `home`, and nothing from the user's environment: no
 /// config, no terminal or display for a pinentry.
+/// `ximf verify` of `msg` with bob's key and `keyring` trusted: the text report (exit 0 asserted).
+fn verify_as_bob(home: &Path, scratch: &Path, keyring: &str, msg: &[u8]) -> String {
+    let bob_key = common::key_path("bob", "key").display().to_string();
+    let args = [
+        "--now",
+        PGP_NOW,
+        "verify",
+        "--key",
+        &bob_key,
+        "--keyring",
+        keyring,
+    ];
+    String::from_utf8_lossy(&ok(&ximf(home, scratch, &args, msg))).into_owned()
+}
+
 fn ximf(home: &Path, scratch: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ximf"));
     cmd.args(args);
@@ -339,22 +354,7 @@ fn r10_agent_signs_with_a_preset_passphrase() {
         ],
         &message("Bob <bob@example.org>"),
     ));
-    let bob_key = common::key_path("bob", "key").display().to_string();
-    let v = ximf(
-        h.path(),
-        s,
-        &[
-            "--now",
-            PGP_NOW,
-            "verify",
-            "--key",
-            &bob_key,
-            "--keyring",
-            &cert,
-        ],
-        &both,
-    );
-    let report = String::from_utf8_lossy(&ok(&v)).into_owned();
+    let report = verify_as_bob(h.path(), s, &cert, &both);
     assert!(
         report.contains("signature=openpgp:valid signer=carol@example.org"),
         "{report}"
@@ -652,22 +652,7 @@ fn r10_agent_library_signs_combined() {
         &opts,
     )
     .unwrap();
-    let bob_key = common::key_path("bob", "key").display().to_string();
-    let v = ximf(
-        h.path(),
-        s,
-        &[
-            "--now",
-            PGP_NOW,
-            "verify",
-            "--key",
-            &bob_key,
-            "--keyring",
-            &cert_path,
-        ],
-        &sealed,
-    );
-    let report = String::from_utf8_lossy(&ok(&v)).into_owned();
+    let report = verify_as_bob(h.path(), s, &cert_path, &sealed);
     assert!(
         report.contains("signature=openpgp:valid signer=carol@example.org"),
         "{report}"
