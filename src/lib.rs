@@ -63,6 +63,7 @@ pub mod secure;
 pub mod sendmail;
 pub mod smime;
 pub mod stamp;
+pub mod stream;
 pub mod verify;
 
 pub use error::{Error, ErrorClass, Result};

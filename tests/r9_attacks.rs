@@ -226,6 +226,18 @@ fn check(c: &Case, e: Eol) -> Result<(), String> {
     let r = ximf(&verify_args(c.mech, c.keys), &msg);
     let w = &c.want;
     let mut bad = Vec::new();
+    // Judged as a skeleton (ximf::stream, everything it may leave out left out), the attack
+    // must get the very same report.
+    let mut streamed = verify_args(c.mech, c.keys);
+    streamed.extend(["--stream-threshold".into(), "0".into()]);
+    let s = ximf(&streamed, &msg);
+    if (s.code, &s.stdout) != (r.code, &r.stdout) {
+        bad.push(format!(
+            "as a skeleton: exit {} and {}",
+            s.code,
+            String::from_utf8_lossy(&s.stdout)
+        ));
+    }
     let want_code = if w.verdict == "pass" { 0 } else { 1 };
     if r.code != want_code {
         bad.push(format!(

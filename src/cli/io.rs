@@ -46,6 +46,8 @@ pub struct Opened {
     pub rest: Box<dyn std::io::Read>,
     /// The file's name for messages (`-` for stdin).
     pub name: PathBuf,
+    /// The input file, when it is one (read again by offset for a large message).
+    pub file: Option<std::fs::File>,
 }
 
 impl Opened {
@@ -60,6 +62,22 @@ impl Opened {
         }
         Ok(self.head)
     }
+
+    /// The whole input as a [`ximf::stream::Source`]: the file itself, or a spool of the pipe
+    /// (at most `limit + 1` bytes of it; the caller checks the length against `limit`).
+    pub fn source(&mut self, limit: u64) -> Result<ximf::stream::Source> {
+        let cant = |name: &Path| {
+            let name = name.to_owned();
+            move |source| Error::Input { path: name, source }
+        };
+        match self.file.take() {
+            Some(f) => ximf::stream::Source::file(f).map_err(cant(&self.name)),
+            None => {
+                let head = std::mem::take(&mut self.head);
+                ximf::stream::Source::spool(&head, &mut self.rest, limit)
+            }
+        }
+    }
 }
 
 /// Opens the input (a file, or stdin for `-`/none; an interactive stdin is refused as in
@@ -69,6 +87,7 @@ pub fn open_input(file: Option<&Path>, limit: u64) -> Result<Opened> {
     // A regular file's size sizes the buffer: one read instead of a doubling series of them
     // (ten for an 8 KiB message), and no regrowing copies.
     let mut size = 0;
+    let mut handle = None;
     let (name, reader): (PathBuf, Box<dyn Read>) = match file {
         Some(p) if p != Path::new("-") => {
             let f = std::fs::File::open(p).map_err(|source| Error::Input {
@@ -76,6 +95,7 @@ pub fn open_input(file: Option<&Path>, limit: u64) -> Result<Opened> {
                 source,
             })?;
             size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            handle = f.try_clone().ok();
             (p.to_owned(), Box::new(f))
         }
         _ => {
@@ -102,6 +122,7 @@ pub fn open_input(file: Option<&Path>, limit: u64) -> Result<Opened> {
         head,
         rest,
         name,
+        file: handle,
     })
 }
 

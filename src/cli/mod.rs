@@ -345,14 +345,25 @@ pub fn emit_message(out: Option<&Path>, data: &[u8]) -> Result<()> {
 
 /// [`emit_message`] for a message given as consecutive parts.
 pub fn emit_message_parts(out: Option<&Path>, parts: &[&[u8]]) -> Result<()> {
-    io::Sink::new(out).write_parts(parts).map_err(|e| match e {
-        // Say what failed: "writing the message: No space left on device".
-        Error::Io(io) => Error::Io(std::io::Error::new(
-            io.kind(),
-            format!("writing the message: {io}"),
-        )),
-        e => e,
-    })
+    emit_message_stream(out, parts, &mut std::io::empty())
+}
+
+/// [`emit_message_parts`], then everything `rest` holds, copied in small blocks.
+pub fn emit_message_stream(
+    out: Option<&Path>,
+    parts: &[&[u8]],
+    rest: &mut dyn std::io::Read,
+) -> Result<()> {
+    io::Sink::new(out)
+        .write_stream(parts, rest)
+        .map_err(|e| match e {
+            // Say what failed: "writing the message: No space left on device".
+            Error::Io(io) => Error::Io(std::io::Error::new(
+                io.kind(),
+                format!("writing the message: {io}"),
+            )),
+            e => e,
+        })
 }
 
 /// Writes a report: a reader that went away (`| head`) is not an error.

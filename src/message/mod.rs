@@ -65,6 +65,8 @@ pub struct Message {
     /// Offset just past that empty line, or `bytes.len()` without one.
     body_start: usize,
     fields: Vec<Field>,
+    /// For a message read as a skeleton ([`crate::stream`]): where its left-out bytes are.
+    origin: Option<std::sync::Arc<crate::stream::Origin>>,
 }
 
 impl Message {
@@ -92,7 +94,33 @@ impl Message {
             header_len: scan.header_len,
             body_start: scan.body_start,
             fields: scan.fields,
+            origin: None,
         })
+    }
+
+    /// A message read as a skeleton: `skeleton` is what [`Message::bytes`] gives and what the
+    /// engine judges; `origin` says where the rest is. Its header section is whole.
+    pub fn from_skeleton(
+        skeleton: Vec<u8>,
+        origin: std::sync::Arc<crate::stream::Origin>,
+    ) -> Result<Message> {
+        let mut m = Message::parse(skeleton)?;
+        m.origin = Some(origin);
+        Ok(m)
+    }
+
+    /// Where the bytes left out of a skeleton are ([`Message::from_skeleton`]); `None` for a
+    /// message held whole.
+    pub fn origin(&self) -> Option<&std::sync::Arc<crate::stream::Origin>> {
+        self.origin.as_ref()
+    }
+
+    /// The size of the message in bytes (of the whole message, for a skeleton).
+    pub fn size(&self) -> u64 {
+        match &self.origin {
+            Some(o) => o.source.len(),
+            None => self.bytes.len() as u64,
+        }
     }
 
     /// The whole message, exactly as given.

@@ -40,17 +40,10 @@ pub fn split(body: &[u8], boundary: &str) -> Result<Multipart, MultipartError> {
         if at != 0 && body[at - 1] != b'\n' {
             continue;
         }
-        let after = &body[pos..];
-        let close = after.starts_with(b"--");
-        let rest = if close { &after[2..] } else { after };
-        let eol = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        if !rest[..eol]
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
-        {
+        let Some((close, len)) = delimiter_tail(&body[pos..]) else {
             continue;
-        }
-        let line_end = (pos + (after.len() - rest.len()) + eol + 1).min(body.len());
+        };
+        let line_end = pos + len;
         if let Some(s) = start {
             let mut end = at;
             if end > s && body[end - 1] == b'\n' {
@@ -79,6 +72,25 @@ pub fn split(body: &[u8], boundary: &str) -> Result<Multipart, MultipartError> {
         closed: false,
         epilogue: body.len()..body.len(),
     })
+}
+
+/// What follows `--boundary` at the start of a line, `after` running at least to the end of
+/// that line: `Some((close, len))` when it makes a delimiter line — an optional `--`, then only
+/// transport padding (white space) up to the line end — with `len` the bytes up to and
+/// including the line's LF (or all of `after` without one); `None` when the line is text.
+/// One rule for [`split`] and for the streaming reader of large messages (`crate::stream`).
+pub fn delimiter_tail(after: &[u8]) -> Option<(bool, usize)> {
+    let close = after.starts_with(b"--");
+    let skip = if close { 2 } else { 0 };
+    let rest = &after[skip..];
+    let eol = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    if !rest[..eol]
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+    {
+        return None;
+    }
+    Some((close, (skip + eol + 1).min(after.len())))
 }
 
 #[cfg(test)]

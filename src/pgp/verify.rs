@@ -245,12 +245,16 @@ pub(crate) fn evaluate(
 /// Hashes the canonical form of `data` into `ctx` in large chunks. Stored CRLF data is hashed
 /// as it is; LF-stored data gets CRLF line endings (spec Part D §5.3 item 6).
 fn hash_canonical(ctx: &mut Context, data: &[u8]) {
+    // A skeleton's signed content comes from its source (crate::stream).
     if Eol::detect(data) == Eol::Crlf {
-        ctx.update(data);
+        let _ = crate::stream::feed_raw::<std::convert::Infallible>(data, |chunk| {
+            ctx.update(chunk);
+            Ok(())
+        });
         return;
     }
     // Bare LFs become CRLF through a bounded staging buffer: the body is never copied whole.
-    let _ = crate::message::eol::feed_crlf::<std::convert::Infallible>(data, |chunk| {
+    let _ = crate::stream::feed_crlf::<std::convert::Infallible>(data, |chunk| {
         ctx.update(chunk);
         Ok(())
     });

@@ -103,12 +103,12 @@ pub fn check_message(
     }
     let ctx = format!("correspondence {} ({})", t.name, t.origin);
     if let Some(max) = on(&t.max_size, agent)
-        && message.bytes().len() as u64 > *max
+        && message.size() > *max
     {
         out.push(Problem::error(
             "message-too-large",
             "",
-            format!("{} bytes, {ctx} allows {max}", message.bytes().len()),
+            format!("{} bytes, {ctx} allows {max}", message.size()),
         ));
     }
     if let Some(r) = on(&t.recipients, agent) {

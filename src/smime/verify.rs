@@ -141,7 +141,8 @@ pub(crate) fn parse_content_info(data: &[u8]) -> Option<ContentInfo> {
     ContentInfo::from_der(&der).ok()
 }
 
-pub(crate) use crate::message::eol::feed_crlf as feed_canonical;
+// A skeleton's signed content comes from its source (crate::stream).
+pub(crate) use crate::stream::feed_crlf as feed_canonical;
 
 fn content_digest(md: MessageDigest, content: &Signed<'_>) -> Option<Vec<u8>> {
     let mut h = Hasher::new(md).ok()?;

@@ -305,7 +305,24 @@ fn check_protection(
 ) -> Option<crate::secure::Outcome> {
     let none = crate::secure::Keys::default();
     let keys = opts.keys.as_deref().unwrap_or(&none);
-    match crate::secure::verify_with(message.bytes(), keys, opts.now, opts.limits) {
+    let judged = crate::stream::with_origin(message.bytes(), message.origin(), || {
+        crate::secure::verify_with(message.bytes(), keys, opts.now, opts.limits)
+    });
+    let judged = match judged {
+        Ok(j) => j,
+        // The message could not be read again to hash it: no verdict rests on that.
+        Err(e) => {
+            report.push(
+                "structure-malformed",
+                Severity::Error,
+                None,
+                format!("the message could not be read: {e}"),
+            );
+            *failure = Some(crate::Error::Io(e));
+            return None;
+        }
+    };
+    match judged {
         Ok(o) => {
             report.signature = Some(o.signature.clone());
             report.encryption = Some(o.encryption.clone());

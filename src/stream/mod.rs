@@ -1,0 +1,285 @@
+//! Large messages in bounded memory (issue 13).
+//!
+//! A message over [`THRESHOLD`] is not read into memory whole. It stays where it is — the input
+//! file, or a spool for a pipe ([`Source`]) — and the engine judges its [`skeleton`]: every
+//! byte the verdict depends on, with the content of large leaf parts that no rule reads left
+//! in the source. Signed content is hashed from the source in fixed-size chunks
+//! ([`feed_crlf`], [`feed_raw`]): the one place where the engine needs those bytes. So memory
+//! holds the headers and the small parts, whatever the size of the attachments, and the
+//! verdict is the engine's own (the skeleton is found with the engine's header and delimiter
+//! rules, and a test judges every message of the test corpus both ways).
+
+pub mod skeleton;
+mod source;
+
+pub use skeleton::{Elision, Skeleton};
+pub use source::{RangeReader, Source};
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Messages larger than this are read as a skeleton; smaller ones whole (it costs less).
+pub const THRESHOLD: u64 = 1 << 20;
+
+/// Leaf bodies at least this large are left in the source.
+pub const MIN_ELIDE: u64 = 64 << 10;
+
+/// Where a skeleton's left-out stretches are: what [`crate::message::Message`] carries for a
+/// message read as a skeleton.
+#[derive(Debug)]
+pub struct Origin {
+    /// The whole message.
+    pub source: Source,
+    /// The stretches of it left out of the skeleton, in order.
+    pub elisions: Vec<Elision>,
+}
+
+impl Origin {
+    /// The source range of the skeleton range `r`. A stretch left out at an end of `r` belongs
+    /// to it: a part whose body was left out ends (and its empty body starts and ends) there.
+    pub fn source_range(&self, r: Range<usize>) -> Range<u64> {
+        let before = |x: usize, inclusive: bool| -> u64 {
+            self.elisions
+                .iter()
+                .take_while(|e| e.at < x || inclusive && e.at == x)
+                .map(|e| e.src.end - e.src.start)
+                .sum()
+        };
+        r.start as u64 + before(r.start, false)..r.end as u64 + before(r.end, true)
+    }
+
+    /// True when some stretch lies within the skeleton range `r` (ends included).
+    fn spans(&self, r: &Range<usize>) -> bool {
+        self.elisions
+            .iter()
+            .any(|e| e.at >= r.start && e.at <= r.end && e.src.end > e.src.start)
+    }
+}
+
+struct Active {
+    /// The skeleton's address and length, to know a slice of it by its address.
+    base: usize,
+    len: usize,
+    origin: Arc<Origin>,
+    /// The first read error met while hashing from the source.
+    failed: Option<std::io::Error>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `skeleton` (the bytes of a message read as a skeleton, whose stretches
+/// `origin` says) known to the hashing functions of this thread. A read error of the source
+/// met meanwhile is the error (the verdict would otherwise rest on bytes never read).
+pub fn with_origin<T>(
+    skeleton: &[u8],
+    origin: Option<&Arc<Origin>>,
+    f: impl FnOnce() -> T,
+) -> std::io::Result<T> {
+    let Some(origin) = origin else {
+        return Ok(f());
+    };
+    struct Reset(Option<Active>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            ACTIVE.with(|a| *a.borrow_mut() = old);
+        }
+    }
+    let old = ACTIVE.with(|a| {
+        a.borrow_mut().replace(Active {
+            base: skeleton.as_ptr() as usize,
+            len: skeleton.len(),
+            origin: origin.clone(),
+            failed: None,
+        })
+    });
+    let reset = Reset(old);
+    let out = f();
+    let failed = ACTIVE.with(|a| a.borrow_mut().as_mut().and_then(|a| a.failed.take()));
+    drop(reset);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// The origin and source range of `data` when it is a slice of the active skeleton spanning a
+/// left-out stretch; `None` when `data` holds all its bytes itself.
+fn original(data: &[u8]) -> Option<(Arc<Origin>, Range<u64>)> {
+    ACTIVE.with(|a| {
+        let a = a.borrow();
+        let a = a.as_ref()?;
+        let start = (data.as_ptr() as usize).checked_sub(a.base)?;
+        let r = start..start + data.len();
+        (r.end <= a.len && a.origin.spans(&r)).then(|| (a.origin.clone(), a.origin.source_range(r)))
+    })
+}
+
+fn fail(e: std::io::Error) {
+    ACTIVE.with(|a| {
+        if let Some(a) = a.borrow_mut().as_mut() {
+            a.failed.get_or_insert(e);
+        }
+    });
+}
+
+/// Feeds `data` to `f` with every bare LF turned into CRLF (what signature hashing needs, RFC
+/// 8551 §3.1.1, RFC 3156 §5), in chunks; a slice of a skeleton is fed from the source.
+pub fn feed_crlf<E>(data: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+    let Some((origin, range)) = original(data) else {
+        return crate::message::eol::feed_crlf(data, f);
+    };
+    let mut canon = Crlf::default();
+    let mut err = None;
+    let read = origin.source.for_each_chunk(range, |chunk| {
+        canon.feed(chunk, &mut f).map_err(|e| {
+            err = Some(e);
+            std::io::Error::other("hashing stopped")
+        })
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    match read {
+        Ok(()) => canon.finish(&mut f),
+        Err(e) => {
+            fail(e);
+            Ok(())
+        }
+    }
+}
+
+/// Feeds `data` to `f` as it is, in chunks; a slice of a skeleton is fed from the source.
+pub fn feed_raw<E>(data: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+    let Some((origin, range)) = original(data) else {
+        return f(data);
+    };
+    let mut err = None;
+    let read = origin.source.for_each_chunk(range, |chunk| {
+        f(chunk).map_err(|e| {
+            err = Some(e);
+            std::io::Error::other("hashing stopped")
+        })
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if let Err(e) = read {
+        fail(e);
+    }
+    Ok(())
+}
+
+/// Bare LF to CRLF over a sequence of chunks (a CR that ends one chunk pairs with an LF that
+/// starts the next), through a staging buffer so the hash sees large updates.
+#[derive(Default)]
+struct Crlf {
+    cr: bool,
+    buf: Vec<u8>,
+}
+
+impl Crlf {
+    const STAGE: usize = 64 * 1024;
+
+    fn feed<E>(
+        &mut self,
+        chunk: &[u8],
+        f: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut pending = 0;
+        for i in memchr::memchr_iter(b'\n', chunk) {
+            let after_cr = if i == 0 {
+                self.cr
+            } else {
+                chunk[i - 1] == b'\r'
+            };
+            if after_cr {
+                continue;
+            }
+            self.buf.extend_from_slice(&chunk[pending..i]);
+            self.buf.extend_from_slice(b"\r\n");
+            pending = i + 1;
+            if self.buf.len() >= Self::STAGE {
+                f(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        self.buf.extend_from_slice(&chunk[pending..]);
+        if self.buf.len() >= Self::STAGE {
+            f(&self.buf)?;
+            self.buf.clear();
+        }
+        if let Some(&last) = chunk.last() {
+            self.cr = last == b'\r';
+        }
+        Ok(())
+    }
+
+    fn finish<E>(&mut self, f: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        if !self.buf.is_empty() {
+            f(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn canon_chunks(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut c = Crlf::default();
+        let mut out = Vec::new();
+        let mut f = |b: &[u8]| -> Result<(), ()> {
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        for ch in chunks {
+            c.feed(ch, &mut f).unwrap();
+        }
+        c.finish(&mut f).unwrap();
+        out
+    }
+
+    #[test]
+    fn crlf_across_chunks_matches_the_whole() {
+        let data = b"a\nb\r\nc\r\rd\n\n\r\ne";
+        let whole = crate::message::eol::to_crlf(data).into_owned();
+        for cut in 0..=data.len() {
+            for cut2 in cut..=data.len() {
+                let got = canon_chunks(&[&data[..cut], &data[cut..cut2], &data[cut2..]]);
+                assert_eq!(got, whole, "cuts {cut} {cut2}");
+            }
+        }
+    }
+
+    #[test]
+    fn source_ranges_take_stretches_at_their_ends() {
+        let o = Origin {
+            source: Source::spool(b"", &mut std::io::empty(), 1).unwrap(),
+            elisions: vec![
+                Elision {
+                    at: 10,
+                    src: 10..110,
+                },
+                Elision {
+                    at: 20,
+                    src: 120..130,
+                },
+            ],
+        };
+        assert_eq!(o.source_range(0..5), 0..5);
+        assert_eq!(o.source_range(0..10), 0..110);
+        assert_eq!(o.source_range(10..10), 10..110);
+        assert_eq!(o.source_range(10..15), 10..115);
+        assert_eq!(o.source_range(12..20), 112..130);
+        assert_eq!(o.source_range(21..25), 131..135);
+        assert!(o.spans(&(5..10)));
+        assert!(!o.spans(&(11..19)));
+    }
+}
