@@ -4,22 +4,19 @@
 //! memory; `sendmail` holds every envelope recipient to the correspondence type's rules and
 //! takes a shell-quoted `--sendmail-command`; `stamp` and `sendmail` name every missing field.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::Ximf;
+use crate::support::mailflow::*;
 use std::process::{Command, Output};
 
 const ID: &str = "mx.example.org";
 
 fn ximf_run(args: &[&str], stdin: &[u8]) -> Output {
-    run(
-        Command::new(ximf())
-            .args(args)
-            .env_remove("XIMF_CONFIG")
-            .env_remove("XDG_CONFIG_HOME")
-            .env("HOME", "/nonexistent"),
-        stdin,
-    )
+    Ximf::new()
+        .args(args)
+        .no_config_env()
+        .env("HOME", "/nonexistent")
+        .stdin(stdin)
+        .run()
 }
 
 /// A message conforming to the built-in profile, with `subject`.
@@ -183,7 +180,7 @@ fn oversize_message_passes_through_annotate_in_bounded_memory() {
         Command::new("/usr/bin/time")
             .arg("-f")
             .arg("XIMF-MAXRSS %M")
-            .arg(ximf())
+            .arg(ximf_bin())
             .args([
                 "--max-size",
                 "1048576",
@@ -294,7 +291,7 @@ fn sendmail(s: &Scratch, args: &[&str], msg: &[u8]) -> (Output, usize) {
     ];
     all.extend_from_slice(args);
     let o = run(
-        Command::new(ximf())
+        Command::new(ximf_bin())
             .args(&all)
             .env("HOME", s.path())
             .env("FAKE_SENDMAIL_RECORD", &rec)
@@ -384,7 +381,7 @@ fn sendmail_command_is_shell_quoted() {
     let fake = fake_sendmail().display().to_string();
     let command = format!("'{fake}' -C '/etc/postfix out' -o \"a b\"");
     let o = run(
-        Command::new(ximf())
+        Command::new(ximf_bin())
             .args([
                 "sendmail",
                 "--sendmail-command",
