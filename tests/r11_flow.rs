@@ -4,8 +4,8 @@
 //! memory; `sendmail` holds every envelope recipient to the correspondence type's rules and
 //! takes a shell-quoted `--sendmail-command`; `stamp` and `sendmail` name every missing field.
 
-use crate::support::Ximf;
 use crate::support::mailflow::*;
+use crate::support::{Ximf, measure};
 use std::process::{Command, Output};
 
 const ID: &str = "mx.example.org";
@@ -176,32 +176,24 @@ fn oversize_message_passes_through_annotate_in_bounded_memory() {
     }
     let path = s.write("big.eml", &input);
     let outfile = s.join("out.eml");
-    let o = run(
-        Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("XIMF-MAXRSS %M")
-            .arg(ximf_bin())
-            .args([
-                "--max-size",
-                "1048576",
-                "verify",
-                "--annotate",
-                "--authserv-id",
-                ID,
-            ])
-            .arg("-o")
-            .arg(&outfile)
-            .arg(&path)
-            .env_remove("XIMF_CONFIG")
-            .env_remove("XDG_CONFIG_HOME"),
+    let (outfile_arg, path_arg) = (outfile.display().to_string(), path.display().to_string());
+    let m = measure::run(
+        &[
+            "--max-size",
+            "1048576",
+            "verify",
+            "--annotate",
+            "--authserv-id",
+            ID,
+            "-o",
+            &outfile_arg,
+            &path_arg,
+        ],
         b"",
     );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    let rss_kib: u64 = err(&o)
-        .lines()
-        .find_map(|l| l.strip_prefix("XIMF-MAXRSS "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("max RSS");
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let rss_kib = m.rss_kib;
+    assert!(rss_kib > 0, "max RSS: {}", m.stderr);
     assert!(
         rss_kib < 40 * 1024,
         "max RSS {rss_kib} KiB for a 100 MiB message"

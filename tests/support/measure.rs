@@ -22,7 +22,8 @@ pub struct Measured {
     pub took: Duration,
 }
 
-/// Runs `ximf args` in the repository root, feeding `input` on stdin; holds
+/// Runs `ximf args` in the repository root with no configuration from the environment, feeding
+/// `input` on stdin; holds
 /// [`Resource::Measured`] while it runs, so no other measured run shares the machine with it.
 pub fn run(args: &[&str], input: &[u8]) -> Measured {
     let _turn = lock(Resource::Measured);
@@ -32,6 +33,10 @@ pub fn run(args: &[&str], input: &[u8]) -> Measured {
         .arg(env!("CARGO_BIN_EXE_ximf"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("XIMF_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XIMF_CONTEXT")
+        .env_remove("XIMF_SENDMAIL_DEPTH")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
