@@ -1,8 +1,7 @@
 //! The command line as callers see it: every exit status reachable at this stage, one-line
 //! errors, nothing on stdout when failing, and `--help` for each command.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 fn plain() -> Vec<u8> {
     std::fs::read(root().join("testdata/messages/plain.eml")).expect("plain")

@@ -19,11 +19,11 @@
 //!
 //! Run with `--nocapture` to see one `ROW PASS|FAIL` line per row and line-ending form.
 
-mod matrix_support;
+use crate::support::matrix;
 
-use matrix_support::Maker::{Gpg, Gpgsm, Openssl, OpensslOpaque, Sq, Ximf};
-use matrix_support::Mech::{Mixed, Pgp, Smime};
-use matrix_support::*;
+use matrix::Maker::{Gpg, Gpgsm, Openssl, OpensslOpaque, Sq, Ximf};
+use matrix::Mech::{Mixed, Pgp, Smime};
+use matrix::*;
 
 const ALICE: &str = "alice@example.org";
 

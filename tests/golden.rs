@@ -3,8 +3,8 @@
 //! CRLF copy (expected converted likewise). Stamp-then-verify must pass. On a mismatch the
 //! output is written to actual.eml; XIMF_BLESS=1 rewrites expected.eml.
 
-mod common;
-use common::*;
+use crate::support::fixtures::{Eol, eol, twins_of};
+use crate::support::*;
 use std::fs;
 
 fn cases() -> Vec<std::path::PathBuf> {
@@ -27,19 +27,16 @@ fn args_of(case: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-fn run_case(case: &std::path::Path, eol_crlf: bool) {
+fn run_case(case: &std::path::Path, form: Eol) {
     let name = case
         .file_name()
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let mut input = fs::read(case.join("input.eml")).expect("input");
+    let input = eol(&fs::read(case.join("input.eml")).expect("input"), form);
     let args = args_of(case);
     let mut argv: Vec<&str> = vec!["--now", NOW];
     argv.extend(args.iter().map(String::as_str));
-    if eol_crlf {
-        input = crlf(&input);
-    }
     let o = ximf(&argv, &input);
     assert_eq!(code(&o), 0, "{name}: stamp failed: {}", err(&o));
     assert!(
@@ -48,16 +45,19 @@ fn run_case(case: &std::path::Path, eol_crlf: bool) {
         err(&o)
     );
     let expected_path = case.join("expected.eml");
-    if !eol_crlf && std::env::var_os("XIMF_BLESS").is_some() {
+    if form == Eol::Lf && std::env::var_os("XIMF_BLESS").is_some() {
         fs::write(&expected_path, &o.stdout).expect("bless");
     }
-    let mut expected = fs::read(&expected_path).expect("expected.eml (run with XIMF_BLESS=1)");
-    if eol_crlf {
-        expected = crlf(&expected);
-    }
+    let expected = eol(
+        &fs::read(&expected_path).expect("expected.eml (run with XIMF_BLESS=1)"),
+        form,
+    );
     if o.stdout != expected {
         fs::write(case.join("actual.eml"), &o.stdout).expect("write actual");
-        panic!("{name} (crlf={eol_crlf}): output differs from expected.eml; see actual.eml");
+        panic!(
+            "{name} ({}): output differs from expected.eml; see actual.eml",
+            form.name()
+        );
     }
     // What we stamp, we accept: verify against the same profile and instance.
     let profile_args: Vec<&str> = args
@@ -79,14 +79,14 @@ fn run_case(case: &std::path::Path, eol_crlf: bool) {
 #[test]
 fn golden_stamps_lf() {
     for case in cases() {
-        run_case(&case, false);
+        run_case(&case, Eol::Lf);
     }
 }
 
 #[test]
 fn golden_stamps_crlf() {
     for case in cases() {
-        run_case(&case, true);
+        run_case(&case, Eol::Crlf);
     }
 }
 
@@ -95,12 +95,8 @@ fn golden_stamps_crlf() {
 /// 8-bit body, header-like body lines, no final newline).
 #[test]
 fn stamp_only_adds_fields() {
-    for crlf_input in [false, true] {
-        let mut input = fs::read(root().join("testdata/messages/tricky.eml")).expect("tricky");
-        if crlf_input {
-            input = crlf(&input);
-        }
-        let eol: &[u8] = if crlf_input { b"\r\n" } else { b"\n" };
+    for (form, input) in twins_of(root().join("testdata/messages/tricky.eml")) {
+        let eol: &[u8] = if form == Eol::Crlf { b"\r\n" } else { b"\n" };
         let blank = [eol, eol].concat();
         let split = input
             .windows(blank.len())
@@ -132,10 +128,10 @@ fn stamp_only_adds_fields() {
         );
         for line in added_text.split_inclusive('\n') {
             assert!(
-                line.ends_with(if crlf_input { "\r\n" } else { "\n" }),
+                line.ends_with(if form == Eol::Crlf { "\r\n" } else { "\n" }),
                 "{line:?}"
             );
-            assert!(!crlf_input || !line[..line.len() - 2].contains('\r'));
+            assert!(form == Eol::Lf || !line[..line.len() - 2].contains('\r'));
         }
         // The forged body line is not a header: re-verifying sees the stamped instance only.
         let v = ximf(&["verify", "--format", "json"], outb);

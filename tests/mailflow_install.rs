@@ -1,9 +1,7 @@
 //! scripts/install.sh puts the binary, the man pages (with EXIT STATUS) and the bash, zsh and
 //! fish completions under a prefix; the pages and completions come from `ximf generate`.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::mailflow::*;
 use std::process::Command;
 
 #[test]
@@ -15,7 +13,7 @@ fn install_script_installs_binary_man_pages_and_completions() {
             .args(["--prefix", "/usr/local", "--destdir"])
             .arg(s.path())
             .arg("--bin")
-            .arg(ximf()),
+            .arg(ximf_bin()),
         b"",
     );
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
@@ -82,18 +80,18 @@ fn install_script_installs_binary_man_pages_and_completions() {
 
 #[test]
 fn generate_writes_a_page_with_exit_status_to_stdout() {
-    let o = run(Command::new(ximf()).args(["generate", "man"]), b"");
+    let o = run(Command::new(ximf_bin()).args(["generate", "man"]), b"");
     assert_eq!(code(&o), 0, "{}", err(&o));
     let page = out(&o);
     assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{page}");
     assert!(page.contains(".TH ximf 1"), "{page}");
     assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
     let o = run(
-        Command::new(ximf()).args(["generate", "completions", "tcsh"]),
+        Command::new(ximf_bin()).args(["generate", "completions", "tcsh"]),
         b"",
     );
     assert_eq!(code(&o), 64, "an unknown shell is a usage error");
     // Hidden: not in --help.
-    let o = run(Command::new(ximf()).arg("--help"), b"");
+    let o = run(Command::new(ximf_bin()).arg("--help"), b"");
     assert!(!out(&o).contains("generate"), "{}", out(&o));
 }

@@ -2,9 +2,7 @@
 //! the recording stand-in sendmail, and to a real Postfix on this machine. A message that
 //! breaks the profile is not sent, mutt reports the error, and the dead letter holds it.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::mailflow::*;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -97,7 +95,7 @@ fn mutt_sends_through_ximf_to_the_recorder() {
     let via = format!(
         "{} sendmail --set X-XIMF-Primary-Precedence=routine --sendmail-command {} \
          --dead-letter {}",
-        ximf().display(),
+        ximf_bin().display(),
         fake_sendmail().display(),
         dead.display()
     );
@@ -173,7 +171,7 @@ fn mutt_sends_through_ximf_to_a_real_postfix() {
     );
     let via = format!(
         "{} sendmail --config {}",
-        ximf().display(),
+        ximf_bin().display(),
         config.display()
     );
     let rc = muttrc(&s, &via, "example-restricted");
@@ -204,7 +202,7 @@ fn mutt_sends_through_ximf_to_a_real_postfix() {
     );
     assert_eq!(code(&v), 0, "openssl cms -verify: {}", err(&v));
     let x = run(
-        Command::new(ximf()).args(["verify", "--ca", &key("smime/root.crt"), "-"]),
+        Command::new(ximf_bin()).args(["verify", "--ca", &key("smime/root.crt"), "-"]),
         &delivered,
     );
     assert_eq!(code(&x), 0, "{}", out(&x));
@@ -222,8 +220,7 @@ fn mutt_sends_through_ximf_to_a_real_postfix() {
     assert!(!pf.log_text().contains("Not for the wire"));
 }
 
-#[path = "support/pgp.rs"]
-mod pgp_support;
+use crate::support::pgp;
 
 fn key(rel: &str) -> String {
     root().join("testdata/keys").join(rel).display().to_string()
@@ -238,7 +235,7 @@ fn mutt_sends_protected_mail_that_the_peers_accept() {
     let rcpts = ["bob@example.org"];
     let common = format!(
         "{} sendmail --set X-XIMF-Primary-Precedence=routine --sendmail-command {} --dead-letter {}",
-        ximf().display(),
+        ximf_bin().display(),
         fake_sendmail().display(),
         s.join("dead.letter").display()
     );
@@ -268,7 +265,7 @@ fn mutt_sends_protected_mail_that_the_peers_accept() {
     );
     assert_eq!(code(&v), 0, "openssl cms -verify: {}", err(&v));
     let x = run(
-        Command::new(ximf()).args(["verify", "--ca", &key("smime/root.crt"), "-"]),
+        Command::new(ximf_bin()).args(["verify", "--ca", &key("smime/root.crt"), "-"]),
         &sent,
     );
     assert_eq!(code(&x), 0, "{}", out(&x));
@@ -288,17 +285,17 @@ fn mutt_sends_protected_mail_that_the_peers_accept() {
         "{}",
         header(&sent)
     );
-    let gpg = pgp_support::Gpg::new(&["bob"], &["alice"]);
-    let parts = pgp_support::split_parts(&sent);
+    let gpg = pgp::Gpg::new(&["bob"], &["alice"]);
+    let parts = pgp::split_parts(&sent);
     assert_eq!(parts.len(), 2, "RFC 3156: control part and encrypted part");
-    let (ok, plain, why) = gpg.run(&["--decrypt"], &pgp_support::part_body(&parts[1]));
+    let (ok, plain, why) = gpg.run(&["--decrypt"], &pgp::part_body(&parts[1]));
     assert!(ok, "gpg --decrypt: {why}");
     // Inside: the nested RFC 3156 signature over the payload with its protected header copy.
     let inner = String::from_utf8_lossy(&plain);
     assert!(inner.contains("multipart/signed"), "{inner}");
     assert!(inner.contains("Subject: Sealed figures"), "{inner}");
     let x = run(
-        Command::new(ximf()).args([
+        Command::new(ximf_bin()).args([
             "verify",
             "--key",
             &key("pgp/bob.key"),

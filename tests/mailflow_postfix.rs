@@ -9,11 +9,8 @@
 //! configuration directory only when /etc/postfix/main.cf lists it, and a test must not edit
 //! /etc. Everything ximf does is the same either way.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::mailflow::*;
 use std::path::Path;
-use std::process::Command;
 
 /// Starts Postfix: smtpd on `port` with `content_filter = ximf:dummy`, a reinjection smtpd on
 /// another port without it, and the `ximf` pipe(8) service running the shipped filter script
@@ -45,20 +42,10 @@ printf 'QUIT\r\n' >&3
 "#
         ),
     );
-    let filter = std::fs::read_to_string(mailflow("ximf-filter"))
-        .expect("shipped filter")
-        .replace(
-            "XIMF=/usr/local/bin/ximf",
-            &format!("XIMF={}", ximf.display()),
-        )
-        .replace(
-            "XIMF_PROFILE=/etc/ximf",
-            &format!("XIMF_PROFILE={}", profile.display()),
-        )
-        .replace(
-            "SENDMAIL=\"/usr/sbin/sendmail -G -i\"",
-            &format!("SENDMAIL=\"{} -G -i\"", reinject.display()),
-        );
+    let filter = shipped_filter("ximf-filter", &ximf, profile).replace(
+        "SENDMAIL=\"/usr/sbin/sendmail -G -i\"",
+        &format!("SENDMAIL=\"{} -G -i\"", reinject.display()),
+    );
     assert!(filter.contains(&reinject.display().to_string()));
     let filter = s.script("ximf-filter", &filter);
     let master = format!(
@@ -88,23 +75,13 @@ fn postfix_from_the_recipe(s: &Scratch, profile: &Path) -> (Postfix, u16) {
     let ximf = s.ximf_copy();
     let port = free_port();
     let config = s.join("postfix");
-    let filter = std::fs::read_to_string(mailflow("ximf-filter"))
-        .expect("shipped filter")
-        .replace(
-            "XIMF=/usr/local/bin/ximf",
-            &format!("XIMF={}", ximf.display()),
-        )
-        .replace(
-            "XIMF_PROFILE=/etc/ximf",
-            &format!("XIMF_PROFILE={}", profile.display()),
-        )
-        .replace(
-            "SENDMAIL=\"/usr/sbin/sendmail -G -i\"",
-            &format!(
-                "SENDMAIL=\"env MAIL_CONFIG={} /usr/sbin/sendmail -G -i\"",
-                config.display()
-            ),
-        );
+    let filter = shipped_filter("ximf-filter", &ximf, profile).replace(
+        "SENDMAIL=\"/usr/sbin/sendmail -G -i\"",
+        &format!(
+            "SENDMAIL=\"env MAIL_CONFIG={} /usr/sbin/sendmail -G -i\"",
+            config.display()
+        ),
+    );
     assert!(
         filter.contains("MAIL_CONFIG="),
         "the filter's SENDMAIL line moved"
@@ -154,29 +131,6 @@ fn postfix_from_the_recipe(s: &Scratch, profile: &Path) -> (Postfix, u16) {
     (pf, port)
 }
 
-fn stamped() -> Vec<u8> {
-    let o = run(
-        Command::new(ximf()).args([
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ]),
-        PLAIN.as_bytes(),
-    );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    o.stdout
-}
-
-fn builtin_copy(s: &Scratch) -> std::path::PathBuf {
-    // nobody may not reach the build tree: the built-in catalog is written into the scratch
-    // directory, where the pipe(8) user can read it.
-    let dir = s.join("profile");
-    copy_dir(&root().join("profiles/builtin"), &dir);
-    dir
-}
-
 #[test]
 fn postfix_content_filter_delivers_annotated_mail() {
     if !is_root() {
@@ -184,7 +138,8 @@ fn postfix_content_filter_delivers_annotated_mail() {
         return;
     }
     let s = Scratch::new();
-    let profile = builtin_copy(&s);
+    // nobody may not reach the build tree: the pipe(8) user reads the scratch directory's copy.
+    let profile = s.builtin_profile();
     let (pf, port) = postfix_with_filter(&s, &profile);
     let good = stamped();
     let reply = smtp_send(port, "alice@example.org", &["bob@example.org"], &good);
@@ -280,7 +235,7 @@ fn postfix_readme_recipe_filters_each_message_once() {
         return;
     }
     let s = Scratch::new();
-    let profile = builtin_copy(&s);
+    let profile = s.builtin_profile();
     let (pf, port) = postfix_from_the_recipe(&s, &profile);
     for subject in ["first", "second"] {
         let m = String::from_utf8(stamped())

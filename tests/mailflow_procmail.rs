@@ -2,9 +2,7 @@
 //! --annotate`) delivers annotated mail to a Maildir and files failures apart; a killed or
 //! failing filter leaves the original delivered unchanged (design.md §6, §8).
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::mailflow::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -47,26 +45,11 @@ fn builtin() -> PathBuf {
     root().join("profiles/builtin")
 }
 
-fn stamped() -> Vec<u8> {
-    let o = run(
-        Command::new(ximf()).args([
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ]),
-        PLAIN.as_bytes(),
-    );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    o.stdout
-}
-
 #[test]
 fn procmail_delivers_annotated_mail_and_quarantines_failures() {
     let s = Scratch::new();
     let good = stamped();
-    let o = procmail(&s, &ximf(), &builtin(), &good);
+    let o = procmail(&s, &ximf_bin(), &builtin(), &good);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let inbox = folder(&s, "inbox");
     assert_eq!(inbox.len(), 1, "{inbox:?}");
@@ -81,7 +64,7 @@ fn procmail_delivers_annotated_mail_and_quarantines_failures() {
 
     // A message naming the instance without its mandatory values: annotated fail, quarantined.
     let bad = PLAIN.replacen("Subject:", "X-XIMF-NAME: Example\nSubject:", 1);
-    let o = procmail(&s, &ximf(), &builtin(), bad.as_bytes());
+    let o = procmail(&s, &ximf_bin(), &builtin(), bad.as_bytes());
     assert_eq!(code(&o), 0, "{}", err(&o));
     let q = folder(&s, ".Quarantine");
     assert_eq!(q.len(), 1, "{q:?}");
@@ -101,7 +84,7 @@ fn a_failing_or_killed_filter_leaves_the_original_delivered() {
         "broken.xml",
         "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"",
     );
-    let o = procmail(&s, &ximf(), &broken, &good);
+    let o = procmail(&s, &ximf_bin(), &broken, &good);
     assert_eq!(code(&o), 0, "{}", err(&o));
     // ximf refuses before reading the message, so procmail sees its write fail (or, when the
     // message fit in the pipe, exit 78); either way it keeps the unfiltered message.
@@ -113,7 +96,7 @@ fn a_failing_or_killed_filter_leaves_the_original_delivered() {
         "killed-ximf",
         &format!(
             "#!/bin/sh\n\"{}\" \"$@\" | head -c 40\nkill -KILL $$\n",
-            ximf().display()
+            ximf_bin().display()
         ),
     );
     let o = procmail(&s, &killer, &builtin(), &good);
@@ -142,7 +125,7 @@ fn oversize_forged_mail_is_not_delivered_as_checked() {
         "small-ximf",
         &format!(
             "#!/bin/sh\nexec \"{}\" --max-size 100 \"$@\"\n",
-            ximf().display()
+            ximf_bin().display()
         ),
     );
     let o = procmail(&s, &small, &builtin(), &forged);
@@ -178,7 +161,7 @@ fn forged_verdicts_never_survive_annotation() {
     // Not a message at all.
     variants.push(b"this is no header\nX-XIMF-Verify: pass\n\nbody\n".to_vec());
     for (i, m) in variants.iter().enumerate() {
-        let o = procmail(&s, &ximf(), &builtin(), m);
+        let o = procmail(&s, &ximf_bin(), &builtin(), m);
         assert_eq!(code(&o), 0, "{}", err(&o));
         let mut all = folder(&s, "inbox");
         all.extend(folder(&s, ".Quarantine"));
@@ -214,7 +197,7 @@ fn procmail_as_delivery_agent_annotates_despite_the_from_line() {
         Command::new(require("procmail"))
             .args(["-f", "alice@example.org", "-m"])
             .arg(format!("MAILDIR={}", maildir.display()))
-            .arg(format!("XIMF={}", ximf().display()))
+            .arg(format!("XIMF={}", ximf_bin().display()))
             .arg(format!("XIMF_PROFILE={}", builtin().display()))
             .arg(format!("LOGFILE={}", s.join("procmail.log").display()))
             .arg(&rc)
@@ -235,7 +218,7 @@ fn procmail_as_delivery_agent_annotates_despite_the_from_line() {
 fn procmail_quarantines_what_is_not_a_message() {
     let s = Scratch::new();
     let junk = b"this line is no header field\n\nbody\n";
-    let o = procmail(&s, &ximf(), &builtin(), junk);
+    let o = procmail(&s, &ximf_bin(), &builtin(), junk);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let q = folder(&s, ".Quarantine");
     assert_eq!(q.len(), 1, "{q:?}");

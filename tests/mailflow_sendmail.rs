@@ -3,26 +3,19 @@
 //! passed through, and every fault leaves the message in the dead-letter file (design.md §2,
 //! §8: nothing sent on failure, nothing lost).
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::fixtures::to_crlf;
+use crate::support::mailflow::*;
 use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs `ximf sendmail ARGS` with HOME in `s` (so the default dead letter is `s/dead.letter`)
 /// and no configuration from the environment.
 fn sendmail(s: &Scratch, args: &[&str], env: &[(&str, &str)], msg: &[u8]) -> Output {
-    let rec = s.join("rec");
-    let mut cmd = Command::new(ximf());
-    cmd.arg("sendmail")
+    sendmail_in(s)
         .args(args)
-        .env("HOME", s.path())
-        .env("FAKE_SENDMAIL_RECORD", &rec)
-        .env_remove("XIMF_CONFIG")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XIMF_SENDMAIL_DEPTH")
-        .envs(env.iter().copied());
-    run(&mut cmd, msg)
+        .envs(env.iter().copied())
+        .stdin(msg)
+        .run()
 }
 
 fn fake() -> String {
@@ -438,7 +431,7 @@ fn protected_message_goes_out_and_verifies_with_openssl() {
     assert_eq!(code(&v), 0, "openssl cms -verify: {}", err(&v));
     // ximf decrypts and verifies it too.
     let x = run(
-        Command::new(ximf()).args([
+        Command::new(ximf_bin()).args([
             "--now",
             "2026-11-29T00:00:00Z",
             "verify",
@@ -494,7 +487,7 @@ fn config_identities_sign_with_openpgp() {
     let sent = std::fs::read(s.join("rec.msg")).expect("sent");
     assert!(String::from_utf8_lossy(&sent).contains("application/pgp-signature"));
     let x = run(
-        Command::new(ximf()).args(["verify", "--keyring", &key("pgp/alice.cert"), "-"]),
+        Command::new(ximf_bin()).args(["verify", "--keyring", &key("pgp/alice.cert"), "-"]),
         &sent,
     );
     assert_eq!(code(&x), 0, "{}", out(&x));
@@ -559,7 +552,7 @@ fn config_errors_and_loops_are_78() {
     // the outer passes that status through.
     let again = s.script(
         "again",
-        &format!("#!/bin/sh\nexec {} sendmail \"$@\"\n", ximf().display()),
+        &format!("#!/bin/sh\nexec {} sendmail \"$@\"\n", ximf_bin().display()),
     );
     let o = sendmail(
         &s,
@@ -595,7 +588,7 @@ fn sendmail_modes_other_than_delivery_are_usage_errors() {
 #[test]
 fn crlf_messages_go_out_crlf() {
     let s = Scratch::new();
-    let crlf = PLAIN.replace('\n', "\r\n");
+    let crlf = to_crlf(PLAIN.as_bytes());
     let o = sendmail(
         &s,
         &[
@@ -608,7 +601,7 @@ fn crlf_messages_go_out_crlf() {
             "-t",
         ],
         &[],
-        crlf.as_bytes(),
+        &crlf,
     );
     assert_eq!(code(&o), 0, "{}", err(&o));
     let sent = std::fs::read(s.join("rec.msg")).expect("sent");

@@ -6,22 +6,18 @@
 //! sieve-test refuses to run as root, so as root it runs as nobody (setpriv), and every file it
 //! touches lives in a directory nobody can read.
 
-mod mailflow_support;
-
-use mailflow_support::*;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::support::mailflow::*;
+use std::path::Path;
+use std::process::Output;
 
 /// The shipped files, with the test's paths written in where an installation has its own.
-struct Sieve {
+struct Shipped {
     s: Scratch,
-    script: PathBuf,
-    conf: PathBuf,
-    maildir: PathBuf,
+    sieve: Sieve,
 }
 
-impl Sieve {
-    fn new(profile: &Path) -> Sieve {
+impl Shipped {
+    fn new(profile: &Path) -> Shipped {
         let s = Scratch::new();
         let ximf = s.ximf_copy();
         let profile = if profile.starts_with(root()) {
@@ -32,90 +28,31 @@ impl Sieve {
         } else {
             profile.to_owned()
         };
-        let bin = s.join("sieve-filter");
-        std::fs::create_dir_all(&bin).expect("mkdir");
-        set_mode(&bin, 0o755);
-        let wrapper = std::fs::read_to_string(mailflow("ximf-verify"))
-            .expect("wrapper")
-            .replace(
-                "XIMF=/usr/local/bin/ximf",
-                &format!("XIMF={}", ximf.display()),
-            )
-            .replace(
-                "XIMF_PROFILE=/etc/ximf",
-                &format!("XIMF_PROFILE={}", profile.display()),
-            );
-        assert!(wrapper.contains(&ximf.display().to_string()));
-        s.script("sieve-filter/ximf-verify", &wrapper);
+        let bin = Sieve::filter_dir(&s);
+        s.script(
+            "sieve-filter/ximf-verify",
+            &shipped_filter("ximf-verify", &ximf, &profile),
+        );
         let conf = std::fs::read_to_string(mailflow("90-sieve-ximf.conf"))
             .expect("conf")
             .replace(
                 "/usr/local/lib/ximf/sieve-filter",
                 &bin.display().to_string(),
             );
-        let conf = s.write("dovecot.conf", conf);
-        // The script's compiled form is saved beside it: give nobody a directory it may write.
-        let scripts = s.join("sieve");
-        std::fs::create_dir_all(&scripts).expect("mkdir");
-        let script = s.write(
-            "sieve/ximf.sieve",
-            std::fs::read(mailflow("ximf.sieve")).expect("script"),
-        );
-        let maildir = s.join("Maildir");
-        std::fs::create_dir_all(&maildir).expect("mkdir");
-        if is_root() {
-            for d in [&scripts, &maildir] {
-                let ok = Command::new("chown")
-                    .arg("65534:65534")
-                    .arg(d)
-                    .status()
-                    .expect("chown");
-                assert!(ok.success());
-            }
-        }
-        Sieve {
-            s,
-            script,
-            conf,
-            maildir,
-        }
+        let script = std::fs::read(mailflow("ximf.sieve")).expect("script");
+        let sieve = Sieve::install(&s, "ximf.sieve", script, "dovecot.conf", &conf);
+        Shipped { s, sieve }
     }
 
-    /// `sieve-test [-e] -c conf -l maildir:... script msg`, as nobody when we are root.
+    /// `sieve-test [-e] ... msg` with HOME in the scratch directory.
     fn run(&self, name: &str, msg: &[u8], execute: bool) -> Output {
         let mail = self.s.write(name, msg);
-        let sieve_test = require("sieve-test");
-        let mut cmd = if is_root() {
-            let mut c = Command::new(require("setpriv"));
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(sieve_test);
-            c
-        } else {
-            Command::new(sieve_test)
-        };
-        if execute {
-            cmd.arg("-e");
-        }
-        cmd.arg("-c")
-            .arg(&self.conf)
-            .arg("-l")
-            .arg(format!("maildir:{}", self.maildir.display()))
-            .arg(&self.script)
-            .arg(&mail)
-            .env("HOME", self.s.path());
-        run(&mut cmd, b"")
+        let mut cmd = self.sieve.command(&mail, execute);
+        run(cmd.env("HOME", self.s.path()), b"")
     }
 
     fn stored(&self, folder: &str) -> Vec<String> {
-        let dir = if folder == "INBOX" {
-            self.maildir.clone()
-        } else {
-            self.maildir.join(format!(".{folder}"))
-        };
-        maildir_files(&dir)
-            .iter()
-            .map(|f| std::fs::read_to_string(f).expect("stored"))
-            .collect()
+        self.sieve.stored(folder)
     }
 }
 
@@ -132,24 +69,9 @@ fn actions(o: &Output) -> String {
         .to_owned()
 }
 
-fn stamped() -> Vec<u8> {
-    let o = run(
-        Command::new(ximf()).args([
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ]),
-        PLAIN.as_bytes(),
-    );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    o.stdout
-}
-
 #[test]
 fn sieve_annotates_and_files_by_verdict() {
-    let sv = Sieve::new(&root().join("profiles/builtin"));
+    let sv = Shipped::new(&root().join("profiles/builtin"));
     let good = stamped();
     let bad = PLAIN.replacen("Subject:", "X-XIMF-NAME: Example\nSubject:", 1);
 
@@ -202,7 +124,7 @@ fn a_failing_filter_leaves_the_message_unchanged_and_unchecked() {
         "broken.xml",
         "<ximf:instance xmlns:ximf=\"http://eads.org/ximf/\"",
     );
-    let sv = Sieve::new(&broken);
+    let sv = Shipped::new(&broken);
     let good = stamped();
     let o = sv.run("good.eml", &good, true);
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));

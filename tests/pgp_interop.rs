@@ -3,14 +3,8 @@
 //! verifies and decrypts with them (parts split exactly as RFC 3156 says), and their output,
 //! made at test time, verifies and decrypts with ximf. Ed25519/Cv25519 (alice) and RSA (bob).
 
-#[path = "support/pgp.rs"]
-mod common;
-
-#[path = "support/engine.rs"]
-mod engine;
-
-use common::*;
-use engine::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
+use crate::support::engine::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
+use crate::support::pgp::*;
 
 fn keyring() -> Vec<sequoia_openpgp::Cert> {
     vec![cert("alice"), cert("bob")]

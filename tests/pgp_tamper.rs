@@ -2,14 +2,8 @@
 //! Tampering and key-state cases: each gives the right signature status and finding. A finding
 //! of severity error is what makes `ximf verify` exit 1 (design.md §2).
 
-#[path = "support/pgp.rs"]
-mod common;
-
-#[path = "support/engine.rs"]
-mod engine;
-
-use common::*;
-use engine::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
+use crate::support::engine::pgp::{self, EncryptOptions, SignOptions, VerifyOptions};
+use crate::support::pgp::*;
 use sequoia_openpgp as openpgp;
 use ximf::report::Severity;
 

@@ -2,8 +2,7 @@
 //! the chosen type, and the no-downgrade rule on verification. Uses the worked example
 //! schemas/examples/corporate.xml (and its clearances.xml).
 
-mod common;
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 fn corporate() -> String {

@@ -1,8 +1,7 @@
 //! The correspondence policy schema (schemas/ximf-correspondence.xsd) validates every shipped
 //! example with the real xmllint, and rejects broken policies.
 
-mod common;
-use common::*;
+use crate::support::*;
 use std::process::Command;
 
 fn xmllint(schema: &str, file: &std::path::Path) -> std::process::Output {

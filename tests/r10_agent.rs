@@ -13,13 +13,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/pgp.rs"]
-mod common;
+use crate::support::pgp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{part_body, split_parts};
+use crate::support::pgp::{part_body, split_parts};
 
 /// OpenPGP tests run at this instant (testdata/keys/pgp/README.md); the key is made before it.
 const PGP_NOW: &str = "2026-06-01T00:00:00Z";
@@ -160,7 +159,7 @@ fn gpgconf(home: &Path, args: &[&str]) -> Vec<u8> {
 /// config, no terminal or display for a pinentry.
 /// `ximf verify` of `msg` with bob's key and `keyring` trusted: the text report (exit 0 asserted).
 fn verify_as_bob(home: &Path, scratch: &Path, keyring: &str, msg: &[u8]) -> String {
-    let bob_key = common::key_path("bob", "key").display().to_string();
+    let bob_key = pgp::key_path("bob", "key").display().to_string();
     let args = [
         "--now",
         PGP_NOW,
@@ -335,7 +334,7 @@ fn r10_agent_signs_with_a_preset_passphrase() {
     }
 
     // Signed and encrypted: the agent signs inside the encryption.
-    let bob = common::key_path("bob", "cert").display().to_string();
+    let bob = pgp::key_path("bob", "cert").display().to_string();
     let both = ok(&ximf(
         h.path(),
         s,
@@ -456,7 +455,7 @@ fn r10_agent_decrypts() {
         "-",
         entity.to_str().unwrap(),
     ]);
-    let peer = common::assemble_encrypted(&armored, "bob@example.org");
+    let peer = pgp::assemble_encrypted(&armored, "bob@example.org");
     let clear = ok(&ximf(
         h.path(),
         s,
@@ -645,10 +644,10 @@ fn r10_agent_library_signs_combined() {
         .remove(0);
     assert!(!carol.is_tsk(), "only the public certificate");
     let signer = SigningKey::Agent(carol, Agent::new(socket.trim()));
-    let opts = EncryptOptions::new(common::NOW).signed_by(signer, true);
+    let opts = EncryptOptions::new(pgp::NOW).signed_by(signer, true);
     let sealed = ximf::pgp::encrypt(
         &message("Bob <bob@example.org>"),
-        &[common::cert("bob")],
+        &[pgp::cert("bob")],
         &opts,
     )
     .unwrap();

@@ -9,105 +9,25 @@
 //! written or read), and OpenSSL's default store through `$SSL_CERT_FILE` / `$SSL_CERT_DIR`, so
 //! no test depends on the machine's CA store or configuration.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const NOW: &str = "2026-11-29T00:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::world::{World, s};
+use crate::support::{NOW, code, err, out, root};
 
 fn key(name: &str) -> PathBuf {
     root().join("testdata/keys/smime").join(name)
 }
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-/// A child's world: a home directory, an empty system CA store and no configuration unless a
-/// test writes one.
-struct World {
-    dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl World {
-    fn new() -> World {
-        let dir = tempfile::tempdir().expect("tmp");
-        for d in ["home", "certs", "etc"] {
-            std::fs::create_dir(dir.path().join(d)).expect("mkdir");
-        }
-        let p = |rel: &str| s(&dir.path().join(rel));
-        let env = vec![
-            ("HOME".to_owned(), p("home")),
-            ("XIMF_SYSTEM_CONFIG".to_owned(), p("etc/config.toml")),
-            // OpenSSL's default store: a bundle that does not exist and an empty directory.
-            ("SSL_CERT_FILE".to_owned(), p("certs/none.pem")),
-            ("SSL_CERT_DIR".to_owned(), p("certs")),
-        ];
-        World { dir, env }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn home(&self) -> PathBuf {
-        self.path("home")
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.path(rel);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).expect("mkdir");
-        }
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-
-    fn with(mut self, k: &str, v: &str) -> World {
-        self.env.retain(|(key, _)| key != k);
-        self.env.push((k.to_owned(), v.to_owned()));
-        self
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ximf"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for k in [
-            "XIMF_CONFIG",
-            "XDG_CONFIG_HOME",
-            "XIMF_CONTEXT",
-            "XIMF_SENDMAIL_DEPTH",
-        ] {
-            cmd.env_remove(k);
-        }
-        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let mut child = cmd.spawn().expect("spawn ximf");
-        let mut input = child.stdin.take().expect("stdin");
-        let _ = input.write_all(stdin);
-        drop(input);
-        child.wait_with_output().expect("wait ximf")
-    }
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited by signal")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// A child's world ([`World`]) with an empty system CA store and no configuration unless a
+/// test writes one: OpenSSL's default store is a bundle that does not exist and an empty
+/// directory.
+fn world() -> World {
+    let w = World::new();
+    std::fs::create_dir(w.path("certs")).expect("mkdir");
+    std::fs::create_dir(w.path("etc")).expect("mkdir");
+    let (none, certs) = (w.text("certs/none.pem"), w.text("certs"));
+    w.with("SSL_CERT_FILE", &none).with("SSL_CERT_DIR", &certs)
 }
 
 fn plain() -> Vec<u8> {
@@ -116,26 +36,13 @@ fn plain() -> Vec<u8> {
 
 /// The plain test message stamped for the built-in Example instance and signed by alice.
 fn signed(w: &World) -> Vec<u8> {
-    let stamped = w.run(
-        &[
-            "--now",
-            NOW,
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ],
-        &plain(),
-    );
-    assert_eq!(code(&stamped), 0, "{}", err(&stamped));
-    let (k, c) = (s(&key("alice.key")), s(&key("alice.chain.pem")));
-    let signed = w.run(
-        &["--now", NOW, "protect", "--sign", "--key", &k, "--cert", &c],
-        &stamped.stdout,
-    );
-    assert_eq!(code(&signed), 0, "{}", err(&signed));
-    signed.stdout
+    let stamped = w.ximf().now(NOW).stamp_example().stdin(plain()).ok();
+    w.ximf()
+        .now(NOW)
+        .args(["protect", "--sign"])
+        .smime_signer("alice")
+        .stdin(stamped)
+        .ok()
 }
 
 #[track_caller]
@@ -165,7 +72,7 @@ fn shown(o: &Output, key: &str) -> Option<(String, String)> {
 
 #[test]
 fn r10_system_store_anchors_signers_unless_turned_off() {
-    let w = World::new();
+    let w = world();
     let msg = signed(&w);
     // The test root is not in the (empty) store: untrusted, as before without --ca.
     assert_untrusted(&w.run(&["--now", NOW, "verify"], &msg));
@@ -193,7 +100,7 @@ fn r10_system_store_anchors_signers_unless_turned_off() {
 
 #[test]
 fn r10_system_store_as_a_hashed_directory() {
-    let w = World::new();
+    let w = world();
     let msg = signed(&w);
     // $SSL_CERT_DIR: certificates named by subject hash, as c_rehash / update-ca-certificates
     // make them.
@@ -211,7 +118,7 @@ fn r10_system_store_as_a_hashed_directory() {
 
 #[test]
 fn r10_precedence_flag_env_xdg_system() {
-    let w = World::new();
+    let w = world();
     let flag = w.write("flag.toml", "usage = \"flag\"\n");
     let env = w.write("env.toml", "usage = \"env\"\n");
     let xdg = w.write("xdg/ximf/config.toml", "usage = \"xdg\"\n");
@@ -271,7 +178,7 @@ fn r10_precedence_flag_env_xdg_system() {
 
 #[test]
 fn r10_missing_named_config_is_78_missing_default_is_fine() {
-    let w = World::new();
+    let w = world();
     let msg = plain();
     let o = w.run(&["verify", "--config", "/nonexistent/ximf.toml"], &msg);
     assert_eq!(code(&o), 78, "{}", err(&o));
@@ -297,7 +204,7 @@ fn r10_missing_named_config_is_78_missing_default_is_fine() {
         );
     }
     // A broken default file is an error too, naming the place.
-    let w = World::new();
+    let w = world();
     w.write("etc/config.toml", "profle = \"x\"\n");
     let o = w.run(&["verify"], &msg);
     assert_eq!(code(&o), 78, "{}", err(&o));
@@ -309,7 +216,7 @@ fn r10_missing_named_config_is_78_missing_default_is_fine() {
 
 #[test]
 fn r10_profile_from_config_used_by_verify_and_stamp() {
-    let w = World::new();
+    let w = world();
     let constraint = root().join("testdata/profiles/valid/constraint.xml");
     std::fs::copy(&constraint, w.path("home/constraint.xml")).expect("copy");
     // `~` in the config's path.
@@ -360,7 +267,7 @@ fn r10_profile_from_config_used_by_verify_and_stamp() {
 
 #[test]
 fn r10_tilde_and_home_in_flags_and_config() {
-    let w = World::new();
+    let w = world();
     let msg = signed(&w);
     std::fs::copy(key("root.crt"), w.path("home/root.crt")).expect("copy");
     // Flags: no shell expands these (`--ca=~/x`, mutt's $sendmail, a procmail recipe).
@@ -376,20 +283,13 @@ fn r10_tilde_and_home_in_flags_and_config() {
     // --key, --cert and -o: sign with files under ~.
     std::fs::copy(key("alice.key"), w.path("home/alice.key")).expect("copy");
     std::fs::copy(key("alice.chain.pem"), w.path("home/alice.pem")).expect("copy");
-    let stamped = w.run(
-        &[
-            "--now",
-            NOW,
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-            "-o",
-            "~/stamped.eml",
-        ],
-        &plain(),
-    );
+    let stamped = w
+        .ximf()
+        .now(NOW)
+        .stamp_example()
+        .args(["-o", "~/stamped.eml"])
+        .stdin(plain())
+        .run();
     assert_eq!(code(&stamped), 0, "{}", err(&stamped));
     let o = w.run(
         &[
@@ -417,7 +317,7 @@ fn r10_tilde_and_home_in_flags_and_config() {
 
 #[test]
 fn r10_config_show_text_and_json() {
-    let w = World::new();
+    let w = world();
     let cfg = w.write(
         "home/.config/ximf/config.toml",
         "instance = \"Example\"\ncert_dir = \"~/certs\"\nsendmail_command = [\"/bin/true\", \"-x\"]\n\
@@ -465,14 +365,14 @@ fn r10_config_show_text_and_json() {
 
 #[test]
 fn r10_sendmail_reads_the_system_file_and_expands_tilde() {
-    let w = World::new();
+    let w = world();
     let fake = root().join("testdata/bin/fake-sendmail");
     let rec = w.path("rec");
     let w = w.with("FAKE_SENDMAIL_RECORD", &s(&rec));
     // The sendmail command from the system-wide file.
     w.write(
         "etc/config.toml",
-        &format!(
+        format!(
             "sendmail_command = \"{}\"\n[set]\n\"X-XIMF-Security-Classification\" = \"example-restricted\"\n\
              \"X-XIMF-Primary-Precedence\" = \"routine\"\n",
             fake.display()
@@ -488,7 +388,7 @@ fn r10_sendmail_reads_the_system_file_and_expands_tilde() {
     // --config ~/... as mutt passes it (no shell), before and after `sendmail`.
     w.write(
         "home/mutt.toml",
-        &format!(
+        format!(
             "sendmail_command = \"{}\"\ndead_letter = \"~/dl.mbox\"\n",
             fake.display()
         ),
@@ -541,11 +441,11 @@ fn r10_sendmail_reads_the_system_file_and_expands_tilde() {
 
 #[test]
 fn r10_protect_and_decrypt_take_keys_from_the_default_config() {
-    let w = World::new();
+    let w = world();
     // The user's file names alice's key and certificate and bob's; nothing on the command line.
     w.write(
         "home/.config/ximf/config.toml",
-        &format!(
+        format!(
             "[identities.\"alice@example.org\"]\nkey = \"{}\"\ncert = \"{}\"\n\
              [identities.\"bob@example.org\"]\nkey = \"{}\"\ncert = \"{}\"\n\
              [trust]\nca = [\"{}\"]\n",
@@ -556,18 +456,7 @@ fn r10_protect_and_decrypt_take_keys_from_the_default_config() {
             key("root.crt").display(),
         ),
     );
-    let stamped = w.run(
-        &[
-            "--now",
-            NOW,
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ],
-        &plain(),
-    );
+    let stamped = w.ximf().now(NOW).stamp_example().stdin(plain()).run();
     assert_eq!(code(&stamped), 0, "{}", err(&stamped));
     let signed = w.run(&["--now", NOW, "protect", "--sign"], &stamped.stdout);
     assert_eq!(code(&signed), 0, "{}", err(&signed));

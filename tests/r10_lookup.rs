@@ -8,111 +8,34 @@
 //! Every child runs with its own HOME, its own GNUPGHOME (a missing directory unless the test
 //! makes a keyring) and no configuration but the file a test writes.
 
-#[path = "support/pgp.rs"]
-mod pgp_support;
+use crate::support::pgp;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::support::world::{World, s};
+use crate::support::{NOW, NOW_PGP, code, err, out, root};
 
 /// S/MIME tests' time (testdata/keys/smime/README.md).
-const NOW_SMIME: &str = "2026-11-29T00:00:00Z";
-/// OpenPGP tests' time (testdata/keys/pgp/README.md).
-const NOW_PGP: &str = "2026-06-01T00:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+const NOW_SMIME: &str = NOW;
 
 fn smime(name: &str) -> PathBuf {
     root().join("testdata/keys/smime").join(name)
 }
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-struct World {
-    dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl World {
-    /// A home, a certificate directory `home/certs` holding `certs` (copies of the test
-    /// certificates), and a config naming it.
-    fn new(certs: &[&str]) -> World {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(dir.path().join("home/certs")).expect("mkdir");
-        for c in certs {
-            std::fs::copy(smime(c), dir.path().join("home/certs").join(c)).expect("copy");
-        }
-        let p = |rel: &str| s(&dir.path().join(rel));
-        let env = vec![
-            ("HOME".to_owned(), p("home")),
-            ("GNUPGHOME".to_owned(), p("no-gnupg")),
-            ("XIMF_SYSTEM_CONFIG".to_owned(), p("etc/config.toml")),
-        ];
-        let w = World { dir, env };
-        w.write("home/config.toml", "cert_dir = \"~/certs\"\n");
-        w
+/// A child's world ([`World`], no GnuPG home) whose home holds a certificate directory
+/// `home/certs` with `certs` (copies of the test certificates), and a config naming it that
+/// every child gets as `--config ~/config.toml`.
+fn world(certs: &[&str]) -> World {
+    let w = World::new();
+    std::fs::create_dir_all(w.path("home/certs")).expect("mkdir");
+    for c in certs {
+        std::fs::copy(smime(c), w.path("home/certs").join(c)).expect("copy");
     }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, data: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.path(rel);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).expect("mkdir");
-        }
-        std::fs::write(&p, data).expect("write");
-        p
-    }
-
-    fn with(mut self, k: &str, v: &str) -> World {
-        self.env.retain(|(key, _)| key != k);
-        self.env.push((k.to_owned(), v.to_owned()));
-        self
-    }
-
-    /// `ximf --config ~/config.toml ARGS`.
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ximf"));
-        let config = s(&self.path("home/config.toml"));
-        cmd.args(["--config", &config])
-            .args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for k in [
-            "XIMF_CONFIG",
-            "XDG_CONFIG_HOME",
-            "XIMF_CONTEXT",
-            "XIMF_SENDMAIL_DEPTH",
-        ] {
-            cmd.env_remove(k);
-        }
-        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let mut child = cmd.spawn().expect("spawn ximf");
-        let mut input = child.stdin.take().expect("stdin");
-        let _ = input.write_all(stdin);
-        drop(input);
-        child.wait_with_output().expect("wait ximf")
-    }
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited by signal")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    w.write("home/config.toml", "cert_dir = \"~/certs\"\n");
+    let (gnupg, config) = (w.text("no-gnupg"), w.text("home/config.toml"));
+    w.with("GNUPGHOME", &gnupg)
+        .with_args(&["--config", &config])
 }
 
 /// A message from alice to `to`, with `cc` and `bcc` when not empty.
@@ -163,7 +86,7 @@ fn assert_no_key(o: &Output, address: &str, why: &str) {
 
 #[test]
 fn r10_recipient_address_found_in_cert_dir() {
-    let w = World::new(&[
+    let w = world(&[
         "alice.chain.pem",
         "bob.crt",
         "bob.chain.pem",
@@ -227,7 +150,7 @@ fn r10_recipient_address_found_in_cert_dir() {
 
 #[test]
 fn r10_encrypt_without_recipient_takes_to_cc_and_bcc() {
-    let w = World::new(&["bob.crt", "carol.crt"]);
+    let w = world(&["bob.crt", "carol.crt"]);
     let msg = message("Bob <bob@example.org>", "carol@example.org", "");
     let o = w.run(&["--now", NOW_SMIME, "protect", "--encrypt"], &msg);
     assert_eq!(code(&o), 0, "{}", err(&o));
@@ -272,9 +195,9 @@ fn r10_encrypt_without_recipient_takes_to_cc_and_bcc() {
 #[test]
 fn r10_gnupg_keyring_lookup_decrypts_with_gpg() {
     // The sender's keyring holds bob's public certificate only; bob's holds his key.
-    let sender = pgp_support::Gpg::new(&[], &["bob"]);
-    let receiver = pgp_support::Gpg::new(&["bob"], &[]);
-    let w = World::new(&[]).with("GNUPGHOME", &s(sender.home.path()));
+    let sender = pgp::Gpg::new(&[], &["bob"]);
+    let receiver = pgp::Gpg::new(&["bob"], &[]);
+    let w = world(&[]).with("GNUPGHOME", &s(sender.home.path()));
     let msg = message("Bob <bob@example.org>", "", "");
     for args in [
         &["--recipient", "bob@example.org"][..],
@@ -286,9 +209,9 @@ fn r10_gnupg_keyring_lookup_decrypts_with_gpg() {
         let o = w.run(&all, &msg);
         assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
         assert!(out(&o).contains("multipart/encrypted"), "{}", out(&o));
-        let parts = pgp_support::split_parts(&o.stdout);
+        let parts = pgp::split_parts(&o.stdout);
         assert_eq!(parts.len(), 2, "RFC 3156: control and encrypted part");
-        let (ok, plain, why) = receiver.run(&["--decrypt"], &pgp_support::part_body(&parts[1]));
+        let (ok, plain, why) = receiver.run(&["--decrypt"], &pgp::part_body(&parts[1]));
         assert!(ok, "gpg --decrypt: {why}");
         assert!(
             String::from_utf8_lossy(&plain).contains("the figures are attached"),
@@ -300,7 +223,7 @@ fn r10_gnupg_keyring_lookup_decrypts_with_gpg() {
 
 #[test]
 fn r10_no_certificate_several_or_expired_name_the_address() {
-    let w = World::new(&["bob.crt", "eve.crt"]);
+    let w = world(&["bob.crt", "eve.crt"]);
     let msg = message("bob@example.org", "", "");
     let run = |w: &World, rcpt: &str, now: Option<&str>| {
         let mut args = Vec::new();
@@ -360,8 +283,8 @@ fn r10_no_certificate_several_or_expired_name_the_address() {
 
 #[test]
 fn r10_openpgp_expired_revoked_and_several() {
-    let gpg = pgp_support::Gpg::new(&[], &["bob", "expired", "revoked"]);
-    let w = World::new(&[]).with("GNUPGHOME", &s(gpg.home.path()));
+    let gpg = pgp::Gpg::new(&[], &["bob", "expired", "revoked"]);
+    let w = world(&[]).with("GNUPGHOME", &s(gpg.home.path()));
     let msg = message("bob@example.org", "", "");
     let run = |w: &World, rcpt: &str| {
         w.run(
@@ -427,11 +350,7 @@ fn r10_openpgp_expired_revoked_and_several() {
     assert!(openssl_decrypt(&w, &o.stdout, "bob").is_ok());
     assert_no_key(&run(&w, "bob@example.org"), "bob@example.org", "several");
     // The same certificate in both places is one certificate.
-    std::fs::copy(
-        pgp_support::key_path("bob", "cert"),
-        w.path("home/other.pgp"),
-    )
-    .expect("copy");
+    std::fs::copy(pgp::key_path("bob", "cert"), w.path("home/other.pgp")).expect("copy");
     assert_eq!(code(&run(&w, "bob@example.org")), 0);
     // A keyring file alone serves, without GnuPG.
     let none = s(&w.path("no-gnupg"));
@@ -442,7 +361,7 @@ fn r10_openpgp_expired_revoked_and_several() {
 
 #[test]
 fn r10_sendmail_encrypts_to_addresses_only() {
-    let w = World::new(&["bob.crt", "carol.crt"]);
+    let w = world(&["bob.crt", "carol.crt"]);
     let fake = s(&root().join("testdata/bin/fake-sendmail"));
     w.write(
         "home/config.toml",

@@ -18,9 +18,8 @@
 //! recipe's binary with a two-line script that adds `--now` and runs the binary under test.
 //! A missing peer program is a skip with the reason on stderr, as in the mailflow tests.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::mailflow::*;
+use crate::support::{Ximf, find_program};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -122,12 +121,7 @@ fn substitute(text: &str, from: &str, to: &Path) -> String {
 
 /// The program on PATH (or in /usr/sbin, /sbin), or None with the reason printed.
 fn have(program: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .map(|d| d.join(program))
-        .find(|p| p.is_file());
+    let found = find_program(program);
     if found.is_none() {
         eprintln!("skipped: {program} is not installed (scripts/setup.sh installs it)");
     }
@@ -189,7 +183,11 @@ impl Filters {
     fn new(copy_binary: bool) -> Filters {
         let s = Scratch::new();
         // Users without access to the build tree (nobody, for sieve-test) need their own copy.
-        let real = if copy_binary { s.ximf_copy() } else { ximf() };
+        let real = if copy_binary {
+            s.ximf_copy()
+        } else {
+            ximf_bin()
+        };
         let bin = s.script(
             "bin/ximf",
             &format!(
@@ -198,8 +196,7 @@ impl Filters {
             ),
         );
         set_mode(&s.join("bin"), 0o755);
-        let profile = s.join("profile");
-        copy_dir(&root().join("profiles/builtin"), &profile);
+        let profile = s.builtin_profile();
         let anchor = s.write(
             "anchors/root.crt",
             std::fs::read(key("smime/root.crt")).expect("root.crt"),
@@ -233,27 +230,18 @@ impl Filters {
 /// was changed afterwards.
 fn signed_and_tampered(s: &Scratch) -> (Vec<u8>, Vec<u8>) {
     let empty = s.join("signer-home");
-    let o = run(
-        isolated(&mut Command::new(ximf()), s, &empty).args([
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ]),
-        PLAIN.as_bytes(),
-    );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    let o = run(
-        isolated(&mut Command::new(ximf()), s, &empty)
-            .args(["--now", NOW, "protect", "--sign", "--key"])
-            .arg(key("smime/alice.key"))
-            .arg("--cert")
-            .arg(key("smime/alice.chain.pem")),
-        &o.stdout,
-    );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    let signed = o.stdout;
+    let ximf = || {
+        Ximf::new().configure(|c| {
+            isolated(c, s, &empty);
+        })
+    };
+    let stamped = ximf().stamp_example().stdin(PLAIN).ok();
+    let signed = ximf()
+        .now(NOW)
+        .args(["protect", "--sign"])
+        .smime_signer("alice")
+        .stdin(stamped)
+        .ok();
     let t = String::from_utf8(signed.clone()).expect("ascii");
     assert!(t.contains("multipart/signed"), "{t}");
     assert_eq!(t.matches("all good").count(), 1, "{t}");
@@ -348,13 +336,7 @@ fn r10_readme_procmail_recipe_passes_signed_mail_with_config_anchors() {
     assert!(folder(".Unchecked").is_empty(), "{}", log());
 }
 
-/// The Sieve files of the README installed in `f` (directories nobody may use when root).
-struct Sieve {
-    script: PathBuf,
-    conf: PathBuf,
-    maildir: PathBuf,
-}
-
+/// The Sieve files of the README installed in `f`.
 fn install_sieve(f: &Filters) -> Sieve {
     let recipe = sieve_recipe();
     // The program the script calls is the wrapper's file name in sieve_filter_bin_dir.
@@ -365,80 +347,31 @@ fn install_sieve(f: &Filters) -> Sieve {
         .and_then(|rest| rest.split('"').next())
         .expect("the Sieve script calls filter \"NAME\"")
         .to_owned();
-    let bin_dir = f.s.join("sieve-filter");
-    std::fs::create_dir_all(&bin_dir).expect("mkdir");
-    set_mode(&bin_dir, 0o755);
+    let bin_dir = Sieve::filter_dir(&f.s);
     f.s.script(
         &format!("sieve-filter/{name}"),
         &f.installed(&recipe.wrapper),
     );
-    let conf = f.s.write(
+    let conf = substitute(&recipe.conf, README_FILTER_DIR, &bin_dir);
+    Sieve::install(
+        &f.s,
+        "readme.sieve",
+        &recipe.script,
         "90-sieve-ximf.conf",
-        substitute(&recipe.conf, README_FILTER_DIR, &bin_dir),
-    );
-    // The compiled script is saved beside it: nobody needs a directory it may write.
-    let scripts = f.s.join("sieve");
-    std::fs::create_dir_all(&scripts).expect("mkdir");
-    let script = f.s.write("sieve/readme.sieve", &recipe.script);
-    let maildir = f.s.join("Maildir");
-    std::fs::create_dir_all(&maildir).expect("mkdir");
-    if is_root() {
-        for d in [&scripts, &maildir] {
-            let ok = Command::new("chown")
-                .arg("65534:65534")
-                .arg(d)
-                .status()
-                .expect("chown");
-            assert!(ok.success());
-        }
-    }
-    Sieve {
-        script,
-        conf,
-        maildir,
-    }
+        &conf,
+    )
 }
 
-impl Sieve {
-    /// `sieve-test -e -c CONF -l maildir:... SCRIPT MSG`, as nobody when we are root, with HOME
-    /// the user's home (Dovecot gives the filter program HOME, USER and the envelope, nothing
-    /// else).
-    fn deliver(&self, f: &Filters, sieve_test: &Path, name: &str, msg: &[u8]) -> Output {
-        let mail = f.s.write(name, msg);
-        let mut cmd = if is_root() {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(sieve_test);
-            c
-        } else {
-            Command::new(sieve_test)
-        };
-        cmd.arg("-e")
-            .arg("-c")
-            .arg(&self.conf)
-            .arg("-l")
-            .arg(format!("maildir:{}", self.maildir.display()))
-            .arg(&self.script)
-            .arg(&mail);
-        run(isolated(&mut cmd, &f.s, &f.home), b"")
-    }
-
-    fn stored(&self, folder: &str) -> Vec<String> {
-        let dir = if folder == "INBOX" {
-            self.maildir.clone()
-        } else {
-            self.maildir.join(format!(".{folder}"))
-        };
-        maildir_files(&dir)
-            .iter()
-            .map(|p| std::fs::read_to_string(p).expect("stored"))
-            .collect()
-    }
+/// `sieve-test -e ... MSG` with HOME the user's home (Dovecot gives the filter program HOME,
+/// USER and the envelope, nothing else).
+fn deliver(sv: &Sieve, f: &Filters, name: &str, msg: &[u8]) -> Output {
+    let mail = f.s.write(name, msg);
+    run(isolated(&mut sv.command(&mail, true), &f.s, &f.home), b"")
 }
 
 #[test]
 fn r10_readme_sieve_script_passes_signed_mail_with_config_anchors() {
-    let Some(sieve_test) = have("sieve-test") else {
+    let Some(_) = have("sieve-test") else {
         return;
     };
     if is_root() && have("setpriv").is_none() {
@@ -448,7 +381,7 @@ fn r10_readme_sieve_script_passes_signed_mail_with_config_anchors() {
     let sv = install_sieve(&f);
     let (signed, tampered) = signed_and_tampered(&f.s);
 
-    let o = sv.deliver(&f, &sieve_test, "signed.eml", &signed);
+    let o = deliver(&sv, &f, "signed.eml", &signed);
     let said = out(&o) + &err(&o);
     assert_eq!(code(&o), 0, "{said}");
     assert!(said.contains("stored mail into mailbox 'INBOX'"), "{said}");
@@ -466,7 +399,7 @@ fn r10_readme_sieve_script_passes_signed_mail_with_config_anchors() {
     );
     assert!(inbox[0].as_bytes().ends_with(&signed), "{}", inbox[0]);
 
-    let o = sv.deliver(&f, &sieve_test, "tampered.eml", &tampered);
+    let o = deliver(&sv, &f, "tampered.eml", &tampered);
     let said = out(&o) + &err(&o);
     assert_eq!(code(&o), 0, "{said}");
     assert!(
@@ -677,7 +610,7 @@ impl Drop for Agent {
 /// `ximf --config CONFIG ARGS < msg` on the receiving side (its own HOME, no GnuPG home).
 fn receive(s: &Scratch, config: Option<&Path>, args: &[&str], msg: &[u8]) -> Output {
     let home = s.join("bob-home");
-    let mut cmd = Command::new(ximf());
+    let mut cmd = Command::new(ximf_bin());
     isolated(&mut cmd, s, &home);
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
@@ -711,7 +644,7 @@ fn r10_mutt_signs_with_gpg_agent_and_encrypts_to_an_address_from_the_keyring() {
     );
     let via = format!(
         "{} --now {PGP_NOW} sendmail --key 0x{}",
-        ximf().display(),
+        ximf_bin().display(),
         agent.fpr
     );
     let rc = muttrc(&s, &via);
@@ -767,7 +700,7 @@ fn r10_mutt_signs_smime_and_encrypts_to_an_address_from_cert_dir() {
             key("smime/alice.chain.pem").display(),
         ),
     );
-    let via = format!("{} --now {NOW} sendmail", ximf().display());
+    let via = format!("{} --now {NOW} sendmail", ximf_bin().display());
     let rc = muttrc(&s, &via);
     let o = mutt(&s, &mutt_bin, &rc, &home, &s.join("no-gnupg"));
     let sent = recorded(&s, &o);
@@ -789,7 +722,7 @@ fn r10_mutt_signs_smime_and_encrypts_to_an_address_from_cert_dir() {
     let (bob_key, bob_crt) = (text(&key("smime/bob.key")), text(&key("smime/bob.crt")));
     let verify_with = |store: &Path, config: Option<&Path>, extra: &[&str]| -> Output {
         let home = s.join("bob-home");
-        let mut cmd = Command::new(ximf());
+        let mut cmd = Command::new(ximf_bin());
         isolated(&mut cmd, &s, &home)
             .env("SSL_CERT_FILE", store)
             .env("SSL_CERT_DIR", &no_dir);

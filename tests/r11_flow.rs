@@ -4,22 +4,19 @@
 //! memory; `sendmail` holds every envelope recipient to the correspondence type's rules and
 //! takes a shell-quoted `--sendmail-command`; `stamp` and `sendmail` name every missing field.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::mailflow::*;
+use crate::support::{Ximf, measure};
 use std::process::{Command, Output};
 
 const ID: &str = "mx.example.org";
 
 fn ximf_run(args: &[&str], stdin: &[u8]) -> Output {
-    run(
-        Command::new(ximf())
-            .args(args)
-            .env_remove("XIMF_CONFIG")
-            .env_remove("XDG_CONFIG_HOME")
-            .env("HOME", "/nonexistent"),
-        stdin,
-    )
+    Ximf::new()
+        .args(args)
+        .no_config_env()
+        .env("HOME", "/nonexistent")
+        .stdin(stdin)
+        .run()
 }
 
 /// A message conforming to the built-in profile, with `subject`.
@@ -179,32 +176,24 @@ fn oversize_message_passes_through_annotate_in_bounded_memory() {
     }
     let path = s.write("big.eml", &input);
     let outfile = s.join("out.eml");
-    let o = run(
-        Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("XIMF-MAXRSS %M")
-            .arg(ximf())
-            .args([
-                "--max-size",
-                "1048576",
-                "verify",
-                "--annotate",
-                "--authserv-id",
-                ID,
-            ])
-            .arg("-o")
-            .arg(&outfile)
-            .arg(&path)
-            .env_remove("XIMF_CONFIG")
-            .env_remove("XDG_CONFIG_HOME"),
+    let (outfile_arg, path_arg) = (outfile.display().to_string(), path.display().to_string());
+    let m = measure::run(
+        &[
+            "--max-size",
+            "1048576",
+            "verify",
+            "--annotate",
+            "--authserv-id",
+            ID,
+            "-o",
+            &outfile_arg,
+            &path_arg,
+        ],
         b"",
     );
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    let rss_kib: u64 = err(&o)
-        .lines()
-        .find_map(|l| l.strip_prefix("XIMF-MAXRSS "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("max RSS");
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let rss_kib = m.rss_kib;
+    assert!(rss_kib > 0, "max RSS: {}", m.stderr);
     assert!(
         rss_kib < 40 * 1024,
         "max RSS {rss_kib} KiB for a 100 MiB message"
@@ -294,7 +283,7 @@ fn sendmail(s: &Scratch, args: &[&str], msg: &[u8]) -> (Output, usize) {
     ];
     all.extend_from_slice(args);
     let o = run(
-        Command::new(ximf())
+        Command::new(ximf_bin())
             .args(&all)
             .env("HOME", s.path())
             .env("FAKE_SENDMAIL_RECORD", &rec)
@@ -384,7 +373,7 @@ fn sendmail_command_is_shell_quoted() {
     let fake = fake_sendmail().display().to_string();
     let command = format!("'{fake}' -C '/etc/postfix out' -o \"a b\"");
     let o = run(
-        Command::new(ximf())
+        Command::new(ximf_bin())
             .args([
                 "sendmail",
                 "--sendmail-command",

@@ -9,9 +9,9 @@
 //! The Postfix main.cf lines and the systemd unit's command line are the ones the README
 //! prints: [`MAIN_CF`], and `ExecStart=` read from `scripts/ximf-milter.service`.
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::Ximf;
+use crate::support::fixtures::to_crlf;
+use crate::support::mailflow::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,28 +45,17 @@ fn corporate() -> String {
 }
 
 fn ximf_ok(args: &[&str], input: &[u8]) -> Vec<u8> {
-    let o = run(Command::new(ximf()).args(args), input);
-    assert_eq!(code(&o), 0, "ximf {args:?}: {}", err(&o));
-    o.stdout
+    Ximf::new().args(args).stdin(input).ok()
 }
 
 /// The built-in Example instance's message, stamped and signed by Alice (S/MIME).
 fn signed() -> Vec<u8> {
-    let stamped = ximf_ok(
-        &[
-            "stamp",
-            "--set",
-            "X-XIMF-Security-Classification=example-restricted",
-            "--set",
-            "X-XIMF-Primary-Precedence=routine",
-        ],
-        PLAIN.as_bytes(),
-    );
-    let (k, c) = (key("alice.key"), key("alice.chain.pem"));
-    ximf_ok(
-        &["--now", NOW, "protect", "--sign", "--key", &k, "--cert", &c],
-        &stamped,
-    )
+    Ximf::new()
+        .now(NOW)
+        .args(["protect", "--sign"])
+        .smime_signer("alice")
+        .stdin(stamped())
+        .ok()
 }
 
 /// [`signed`] with its body changed after signing.
@@ -86,7 +75,7 @@ impl Milter {
     /// Starts `ximf ARGS` and waits until `socket` accepts connections.
     fn start(s: &Scratch, name: &str, args: &[String], socket: &Endpoint) -> Milter {
         let log = s.join(&format!("{name}.log"));
-        let child = Command::new(ximf())
+        let child = Command::new(ximf_bin())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -305,8 +294,7 @@ fn r11_milter_protocol_annotates_and_removes_forged_verdicts() {
     }
     mta.send(b'N', b"");
     mta.expect(b'c');
-    let crlf = body.replace('\n', "\r\n");
-    for chunk in crlf.as_bytes().chunks(100) {
+    for chunk in to_crlf(body.as_bytes()).chunks(100) {
         mta.send(b'B', chunk);
         mta.expect(b'c');
     }
@@ -423,7 +411,7 @@ fn r11_milter_usage_errors_are_one_line() {
         ),
     ];
     for (args, want, start) in cases {
-        let o = run(Command::new(ximf()).args(args), b"");
+        let o = run(Command::new(ximf_bin()).args(args), b"");
         assert_eq!(code(&o), want, "{args:?}: {}", err(&o));
         assert!(err(&o).starts_with(start), "{args:?}: {}", err(&o));
         assert!(o.stdout.is_empty());
@@ -482,8 +470,7 @@ fn unit_command(config: &Path, milter_port: u16) -> Vec<String> {
 
 /// A config file naming the built-in catalog (copied) and the test root as the only anchor.
 fn test_config(s: &Scratch) -> PathBuf {
-    let profile = s.join("profile");
-    copy_dir(&root().join("profiles/builtin"), &profile);
+    let profile = s.builtin_profile();
     s.write(
         "config.toml",
         format!(
@@ -571,7 +558,7 @@ fn r11_postfix_milter_delivers_signed_mail_with_the_verdict_fields() {
     assert!(top[2].starts_with("Received: "), "{h}");
     // The message itself is intact: it still verifies, as delivered.
     let o = run(
-        Command::new(ximf()).args([
+        Command::new(ximf_bin()).args([
             "--now",
             NOW,
             "verify",

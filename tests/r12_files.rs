@@ -3,9 +3,8 @@
 //! links and are narrowed to 0600; profile files stay in the profile's tree; a timed-out real
 //! sendmail is killed with everything it started (design.md §8).
 
-mod mailflow_support;
-
-use mailflow_support::*;
+use crate::support::Ximf;
+use crate::support::mailflow::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -25,12 +24,7 @@ fn plain() -> Vec<u8> {
 
 /// `ximf ARGS` with no configuration from the environment.
 fn ximf_run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(ximf());
-    cmd.args(args)
-        .env_remove("XIMF_CONFIG")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XIMF_SENDMAIL_DEPTH");
-    run(&mut cmd, stdin)
+    Ximf::new().args(args).no_config_env().stdin(stdin).run()
 }
 
 /// An S/MIME message encrypted to bob, in `s`.
@@ -144,7 +138,7 @@ fn r12_an_existing_file_keeps_its_mode_neither_wider_nor_narrower() {
 /// `ximf sendmail` with a message the built-in profile refuses (65: mandatory values missing),
 /// so it goes to the dead letter at `dead`. Nothing reaches the stand-in sendmail.
 fn refused_with_dead_letter(s: &Scratch, dead: &Path) -> Output {
-    let mut cmd = Command::new(ximf());
+    let mut cmd = Command::new(ximf_bin());
     cmd.args([
         "sendmail",
         "--sendmail-command",
@@ -319,7 +313,7 @@ fn r12_a_timeout_kills_what_the_real_sendmail_started() {
     );
     let dead = s.join("dead.letter");
     let started = Instant::now();
-    let mut cmd = Command::new(ximf());
+    let mut cmd = Command::new(ximf_bin());
     cmd.args([
         "sendmail",
         "--sendmail-command",

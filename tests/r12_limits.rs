@@ -4,8 +4,7 @@
 //! real binary (GNU time's maximum resident set size). These are bounds, not benchmarks.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/measure.rs"]
-mod measure;
+use crate::support::measure;
 
 use std::io::Write as _;
 use std::path::Path;

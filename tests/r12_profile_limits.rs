@@ -8,8 +8,7 @@
 //! profile took 24 GB and was killed. These are bounds, not benchmarks.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/measure.rs"]
-mod measure;
+use crate::support::measure;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

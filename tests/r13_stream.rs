@@ -4,14 +4,9 @@
 //! GNU time, and a run under `ulimit -v` that holding the message whole could not pass.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/measure.rs"]
-mod measure;
-#[path = "support/pgp.rs"]
-mod pgp;
-
+use crate::support::{fixtures, measure, pgp, root};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 const NOW: &str = "2026-11-30T00:00:00Z";
 const MIB: usize = 1 << 20;
@@ -20,21 +15,12 @@ const MIB: usize = 1 << 20;
 /// debug build whose own pages take about 12 MiB more, so the test bounds the growth.
 const GROWTH_KIB: u64 = 4 * 1024;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn smime_key(name: &str) -> String {
     root()
         .join("testdata/keys/smime")
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-fn work() -> &'static Path {
-    static W: OnceLock<tempfile::TempDir> = OnceLock::new();
-    W.get_or_init(|| tempfile::tempdir().unwrap()).path()
 }
 
 /// A text/plain entity of about `size` bytes of printable lines, CRLF.
@@ -53,13 +39,11 @@ fn text_entity(size: usize) -> Vec<u8> {
 }
 
 /// An S/MIME multipart/signed message of about `size` bytes, made by openssl.
-fn smime_signed(size: usize) -> PathBuf {
+/// Made in `dir`, which the test removes: hundreds of MiB must not stay behind.
+fn smime_signed(dir: &Path, size: usize) -> PathBuf {
     let name = format!("smime-{size}");
-    let out = work().join(format!("{name}.eml"));
-    if out.exists() {
-        return out;
-    }
-    let input = work().join(format!("{name}.txt"));
+    let out = dir.join(format!("{name}.eml"));
+    let input = dir.join(format!("{name}.txt"));
     std::fs::write(&input, text_entity(size)).unwrap();
     let st = Command::new("openssl")
         .args(["cms", "-sign", "-md", "sha256", "-in"])
@@ -89,11 +73,8 @@ fn smime_signed(size: usize) -> PathBuf {
 }
 
 /// A PGP/MIME multipart/signed message of about `size` bytes, signed by gpg.
-fn pgp_signed(size: usize) -> PathBuf {
-    let out = work().join(format!("pgp-{size}.eml"));
-    if out.exists() {
-        return out;
-    }
+fn pgp_signed(dir: &Path, size: usize) -> PathBuf {
+    let out = dir.join(format!("pgp-{size}.eml"));
     let part = text_entity(size);
     let g = pgp::Gpg::new(&["alice"], &[]);
     let (ok, sig, err) = g.run_at_peer_time(
@@ -175,11 +156,7 @@ fn tampered(file: &Path) -> PathBuf {
 }
 
 fn lf(file: &Path) -> PathBuf {
-    let d: Vec<u8> = std::fs::read(file)
-        .unwrap()
-        .into_iter()
-        .filter(|&b| b != b'\r')
-        .collect();
+    let d = fixtures::to_lf(&std::fs::read(file).unwrap());
     let out = file.with_extension("lf.eml");
     std::fs::write(&out, d).unwrap();
     out
@@ -194,8 +171,9 @@ fn fails_as_modified(file: &Path, args: fn(Option<&Path>) -> Vec<String>) {
 
 #[test]
 fn smime_64_mib_in_bounded_memory_crlf_lf_and_tampered() {
-    let f = smime_signed(64 * MIB);
-    let small = smime_signed(16 << 10);
+    let dir = tempfile::tempdir().unwrap();
+    let f = smime_signed(dir.path(), 64 * MIB);
+    let small = smime_signed(dir.path(), 16 << 10);
     passes_in_bounded_memory(&f, &small, smime_args);
     passes_in_bounded_memory(&lf(&f), &small, smime_args);
     fails_as_modified(&tampered(&f), smime_args);
@@ -203,8 +181,9 @@ fn smime_64_mib_in_bounded_memory_crlf_lf_and_tampered() {
 
 #[test]
 fn pgp_64_mib_in_bounded_memory_crlf_lf_and_tampered() {
-    let f = pgp_signed(64 * MIB);
-    let small = pgp_signed(16 << 10);
+    let dir = tempfile::tempdir().unwrap();
+    let f = pgp_signed(dir.path(), 64 * MIB);
+    let small = pgp_signed(dir.path(), 16 << 10);
     passes_in_bounded_memory(&f, &small, pgp_args);
     passes_in_bounded_memory(&lf(&f), &small, pgp_args);
     fails_as_modified(&tampered(&f), pgp_args);
@@ -223,9 +202,11 @@ fn annotate_streams_the_message_below_its_verdict() {
         assert_eq!(m.code, 0, "{}", m.stderr);
         m.rss_kib
     };
-    let f = smime_signed(32 * MIB);
-    let out = work().join("annotated.eml");
-    let base = annotate(&smime_signed(16 << 10), &work().join("small-annotated.eml"));
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let f = smime_signed(w, 32 * MIB);
+    let out = w.join("annotated.eml");
+    let base = annotate(&smime_signed(w, 16 << 10), &w.join("small-annotated.eml"));
     let rss = annotate(&f, &out);
     assert!(
         rss < base + GROWTH_KIB,
@@ -246,7 +227,8 @@ fn annotate_streams_the_message_below_its_verdict() {
 
 #[test]
 fn over_max_size_from_a_pipe_still_passes_through() {
-    let f = smime_signed(3 * MIB);
+    let dir = tempfile::tempdir().unwrap();
+    let f = smime_signed(dir.path(), 3 * MIB);
     let data = std::fs::read(&f).unwrap();
     let mut args = smime_args(None);
     args[1] = (2 * MIB).to_string();
@@ -266,7 +248,8 @@ fn over_max_size_from_a_pipe_still_passes_through() {
 /// cannot, which shows the limit means something.
 #[test]
 fn verify_of_256_mib_under_ulimit_v() {
-    let f = smime_signed(256 * MIB);
+    let dir = tempfile::tempdir().unwrap();
+    let f = smime_signed(dir.path(), 256 * MIB);
     let limit_kib = 160 * 1024;
     let under = |extra: &[&str]| {
         let mut args = smime_args(Some(&f));

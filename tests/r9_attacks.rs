@@ -20,18 +20,17 @@
 //!
 //! Run with `--nocapture` for one `CASE PASS|FAIL` line per message and line-ending form.
 
-#[path = "support/measure.rs"]
-mod measure;
+use crate::support::measure;
 
-mod matrix_support;
+use crate::support::matrix;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use matrix_support::Mech::{Pgp, Smime};
-use matrix_support::{
+use matrix::Mech::{Pgp, Smime};
+use matrix::{
     BOTH_EOLS, Eol, Mech, NOW_PGP, NOW_SMIME, PEER_TIME, cat, ct_param, eol, find, memo,
     openssl_encrypt, openssl_sign, pgp_encrypted_entity, pk, replace1, run_tool, sk, sq_clearsign,
     sq_encrypt_armor, sq_sign, to_crlf, work,

@@ -8,11 +8,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod mailflow_support;
+use crate::support::fixtures::{to_crlf, twins};
+use crate::support::{self, mailflow};
 
-#[path = "support/pgp.rs"]
-mod pgp_support;
+use crate::support::pgp;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -105,7 +104,7 @@ impl Mech {
 }
 
 fn key(rel: &str) -> String {
-    common::root()
+    support::root()
         .join("testdata/keys")
         .join(rel)
         .display()
@@ -196,16 +195,16 @@ fn protect(mech: Mech, flags: &[&str], extra: &[String], msg: &[u8]) -> Output {
     args.extend(["--mechanism".into(), mech.name().into()]);
     args.extend(extra.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    common::ximf(&args, msg)
+    support::ximf(&args, msg)
 }
 
 fn protect_ok(mech: Mech, flags: &[&str], extra: &[String], msg: &[u8]) -> Vec<u8> {
     let o = protect(mech, flags, extra, msg);
     assert_eq!(
-        common::code(&o),
+        support::code(&o),
         0,
         "ximf protect {flags:?} ({mech:?}): {}",
-        common::err(&o)
+        support::err(&o)
     );
     o.stdout
 }
@@ -215,13 +214,13 @@ fn ximf_verify(mech: Mech, msg: &[u8]) -> Output {
     args.extend(mech.verify_args());
     args.push("-".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    common::ximf(&args, msg)
+    support::ximf(&args, msg)
 }
 
 fn assert_ximf_verifies(mech: Mech, msg: &[u8]) {
     let o = ximf_verify(mech, msg);
-    let text = common::out(&o);
-    assert_eq!(common::code(&o), 0, "ximf verify ({mech:?}): {text}");
+    let text = support::out(&o);
+    assert_eq!(support::code(&o), 0, "ximf verify ({mech:?}): {text}");
     assert!(
         text.contains(&format!("signature={}:valid", mech.name())),
         "{text}"
@@ -229,7 +228,7 @@ fn assert_ximf_verifies(mech: Mech, msg: &[u8]) {
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    pgp_support::find(h, n)
+    pgp::find(h, n)
 }
 
 fn contains_ci(h: &[u8], n: &str) -> bool {
@@ -240,7 +239,7 @@ fn contains_ci(h: &[u8], n: &str) -> bool {
 
 /// The header section of `msg`, CRLF.
 fn header_of(msg: &[u8]) -> Vec<u8> {
-    let crlf = pgp_support::to_crlf(msg);
+    let crlf = to_crlf(msg);
     let at = find(&crlf, b"\r\n\r\n").unwrap();
     crlf[..at + 2].to_vec()
 }
@@ -268,7 +267,7 @@ fn assert_seven_bit_content(signed_part: &[u8]) {
     assert!(text.contains("=46rom here on"), "{text}");
     assert!(text.contains("trailing blank=20\r\n"), "{text}");
     // The safe part is byte-identical.
-    let safe = pgp_support::to_crlf(SAFE_PART.as_bytes());
+    let safe = to_crlf(SAFE_PART.as_bytes());
     assert!(find(signed_part, &safe).is_some(), "{text}");
     // The attachment decodes to the bytes sent.
     let at = find(
@@ -283,12 +282,13 @@ fn assert_seven_bit_content(signed_part: &[u8]) {
     assert_eq!(decoded, attachment());
 }
 
+/// The LF and CRLF twins of `msg`, named "LF" and "CRLF".
 fn eols(msg: &[u8]) -> [(&'static str, Vec<u8>); 2] {
-    [("LF", msg.to_vec()), ("CRLF", common::crlf(msg))]
+    twins(msg).map(|(form, m)| (form.name(), m))
 }
 
 fn write(dir: &std::path::Path, name: &str, data: &[u8]) -> PathBuf {
-    pgp_support::write(dir, name, data)
+    pgp::write(dir, name, data)
 }
 
 fn run_ok(cmd: &mut Command) -> Vec<u8> {
@@ -309,7 +309,7 @@ fn r9_eight_bit_multipart_signed_with_smime_verifies_with_openssl_and_ximf() {
         let signed = protect_ok(Mech::Smime, &["--sign"], &Mech::Smime.signer_args(), &msg);
         // Output keeps the input's line endings.
         assert_eq!(signed.windows(2).any(|w| w == b"\r\n"), eol == "CRLF");
-        let parts = pgp_support::split_parts(&signed);
+        let parts = pgp::split_parts(&signed);
         assert_eq!(parts.len(), 2, "{eol}");
         assert_seven_bit_content(&parts[0]);
 
@@ -337,14 +337,14 @@ fn r9_eight_bit_multipart_signed_with_openpgp_verifies_with_gpg_and_ximf() {
     for (eol, msg) in eols(&mutt_message(None)) {
         let signed = protect_ok(Mech::Pgp, &["--sign"], &Mech::Pgp.signer_args(), &msg);
         assert_eq!(signed.windows(2).any(|w| w == b"\r\n"), eol == "CRLF");
-        let parts = pgp_support::split_parts(&signed);
+        let parts = pgp::split_parts(&signed);
         assert_eq!(parts.len(), 2, "{eol}");
         assert_seven_bit_content(&parts[0]);
 
         let dir = tempfile::tempdir().unwrap();
         let data = write(dir.path(), "data", &parts[0]);
-        let sig = write(dir.path(), "sig.asc", &pgp_support::part_body(&parts[1]));
-        let gpg = pgp_support::Gpg::new(&[], &["alice"]);
+        let sig = write(dir.path(), "sig.asc", &pgp::part_body(&parts[1]));
+        let gpg = pgp::Gpg::new(&[], &["alice"]);
         let (ok, _, err) = gpg.run(
             &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
             b"",
@@ -391,10 +391,10 @@ fn peer_decrypt(mech: Mech, enc: &[u8]) -> Vec<u8> {
             ]))
         }
         Mech::Pgp => {
-            let parts = pgp_support::split_parts(enc);
+            let parts = pgp::split_parts(enc);
             assert_eq!(parts.len(), 2);
-            let armored = pgp_support::part_body(&parts[1]);
-            let gpg = pgp_support::Gpg::new(&["bob"], &["alice"]);
+            let armored = pgp::part_body(&parts[1]);
+            let gpg = pgp::Gpg::new(&["bob"], &["alice"]);
             let (ok, plain, err) = gpg.run(&["--decrypt"], &armored);
             assert!(ok, "gpg --decrypt: {err}");
             plain
@@ -425,7 +425,7 @@ fn r9_bcc_never_enters_the_protected_copy_nor_hp_outer() {
             let what = format!("{mech:?} {eol}");
             // Signed: the injected copies hold no Bcc; the outer header keeps it.
             let signed = protect_ok(mech, &["--sign"], &mech.signer_args(), &msg);
-            let parts = pgp_support::split_parts(&signed);
+            let parts = pgp::split_parts(&signed);
             assert_no_bcc_inside(&format!("{what} signed"), &parts[0]);
             assert!(find(&header_of(&signed), bcc_line.as_bytes()).is_some());
 
@@ -454,9 +454,9 @@ fn r9_bcc_never_enters_the_protected_copy_nor_hp_outer() {
 /// One stderr line `ximf protect: no key or certificate for ...` naming each of `missing` and
 /// none of `covered`; exit 67; nothing on stdout.
 fn assert_no_key(o: &Output, missing: &[&str], covered: &[&str]) {
-    let e = common::err(o);
-    assert_eq!(common::code(o), 67, "{e}");
-    assert!(o.stdout.is_empty(), "stdout: {}", common::out(o));
+    let e = support::err(o);
+    assert_eq!(support::code(o), 67, "{e}");
+    assert!(o.stdout.is_empty(), "stdout: {}", support::out(o));
     let lines: Vec<&str> = e.lines().filter(|l| !l.starts_with("hint: ")).collect();
     assert_eq!(lines.len(), 1, "{e}");
     assert!(lines[0].contains("no key or certificate for"), "{e}");
@@ -510,7 +510,7 @@ fn r9_encrypt_without_a_key_for_a_recipient_is_67_naming_each() {
     }
 
     // No recipient certificate at all, no mechanism named: every recipient is named.
-    let o = common::ximf(
+    let o = support::ximf(
         &["protect", "--encrypt"],
         b"From: a@example.org\nTo: bob@example.org\nCc: carol@example.org\n\nhi\n",
     );
@@ -540,24 +540,16 @@ fn r9_protect_takes_recipient_certificates_from_config_identities() {
 
 // ---- sendmail: the envelope recipients need keys too ---------------------------------------
 
-fn sendmail(s: &mailflow_support::Scratch, args: &[&str], msg: &[u8]) -> Output {
-    let mut cmd = Command::new(mailflow_support::ximf());
-    cmd.arg("sendmail")
-        .args(args)
-        .env("HOME", s.path())
-        .env("FAKE_SENDMAIL_RECORD", s.join("rec"))
-        .env_remove("XIMF_CONFIG")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XIMF_SENDMAIL_DEPTH");
-    mailflow_support::run(&mut cmd, msg)
+fn sendmail(s: &mailflow::Scratch, args: &[&str], msg: &[u8]) -> Output {
+    mailflow::sendmail_in(s).args(args).stdin(msg).run()
 }
 
 #[test]
 fn r9_sendmail_encrypt_needs_a_key_for_each_envelope_recipient() {
-    let fake = mailflow_support::fake_sendmail().display().to_string();
+    let fake = mailflow::fake_sendmail().display().to_string();
     let msg = mutt_message(None);
     for mech in [Mech::Smime, Mech::Pgp] {
-        let s = mailflow_support::Scratch::new();
+        let s = mailflow::Scratch::new();
         let run = |envelope: &[&str], recipients: &[String]| {
             let mut args: Vec<String> = vec![
                 "--sendmail-command".into(),
@@ -580,8 +572,8 @@ fn r9_sendmail_encrypt_needs_a_key_for_each_envelope_recipient() {
         };
         // mutt passes the Bcc recipients on argv only: they need a key as well.
         let o = run(&["bob@example.org", mech.bcc()], &mech.recipient("bob"));
-        let e = mailflow_support::err(&o);
-        assert_eq!(mailflow_support::code(&o), 67, "{e}");
+        let e = mailflow::err(&o);
+        assert_eq!(mailflow::code(&o), 67, "{e}");
         let line = e.lines().next().unwrap_or_default();
         assert!(line.contains("nothing sent"), "{e}");
         assert!(line.contains(mech.bcc()), "{e}");
@@ -591,12 +583,7 @@ fn r9_sendmail_encrypt_needs_a_key_for_each_envelope_recipient() {
         // With a key for each: sent, encrypted, 7 bit (the 8-bit multipart is accepted).
         let recipients = [mech.recipient("bob"), mech.recipient(mech.bcc_stem())].concat();
         let o = run(&["bob@example.org", mech.bcc()], &recipients);
-        assert_eq!(
-            mailflow_support::code(&o),
-            0,
-            "{}",
-            mailflow_support::err(&o)
-        );
+        assert_eq!(mailflow::code(&o), 0, "{}", mailflow::err(&o));
         let sent = std::fs::read(s.join("rec.msg")).unwrap();
         assert!(sent.iter().all(|&b| b < 0x80), "{mech:?}");
         let plain = peer_decrypt(mech, &sent);

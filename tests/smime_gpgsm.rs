@@ -3,16 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
-#[path = "support/engine.rs"]
-mod engine;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::support::engine::smime::{
+    self, Cipher, Credentials, EncryptOptions, SignOptions, VerifyOptions,
+};
+use crate::support::fixtures::to_crlf;
 use base64::Engine;
-use engine::smime::{self, Cipher, Credentials, EncryptOptions, SignOptions, VerifyOptions};
-use ximf::message::eol::to_crlf;
 
 const NOW: i64 = 1_795_910_400;
 
@@ -122,7 +121,7 @@ fn message(from: &str) -> Vec<u8> {
 
 /// (first part exactly as signed, DER signature) of a multipart/signed message.
 fn split_signed(signed: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let s = String::from_utf8(to_crlf(signed).into_owned()).unwrap();
+    let s = String::from_utf8(to_crlf(signed)).unwrap();
     let b = s
         .split("boundary=\"")
         .nth(1)
@@ -242,7 +241,7 @@ fn gpgsm_both_directions() {
         o.cipher = Some(cipher);
         let bob = smime::parse_certs(&std::fs::read(keys().join("bob.crt")).unwrap()).unwrap();
         let enc = smime::encrypt(&message("alice@example.org"), &bob, &o).unwrap();
-        let enc = String::from_utf8(to_crlf(&enc).into_owned()).unwrap();
+        let enc = String::from_utf8(to_crlf(&enc)).unwrap();
         let body = enc.split("\r\n\r\n").nth(1).unwrap();
         let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD

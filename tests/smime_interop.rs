@@ -5,15 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
-#[path = "support/engine.rs"]
-mod engine;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use engine::smime::{
+use crate::support::engine::smime::{
     self, Cipher, Credentials, Digest, EncryptOptions, SignOptions, VerifyOptions,
 };
+use crate::support::fixtures::to_crlf;
 
 /// 2026-11-29T00:00:00Z.
 const NOW: i64 = 1_795_910_400;
@@ -142,7 +140,7 @@ fn ximf_signatures_verify_with_openssl() {
             assert_valid(&v, &addr);
             assert!(v.signature.protected_headers.iter().any(|h| h == "Subject"));
             // CRLF copy verifies too.
-            let crlf = ximf::message::eol::to_crlf(&signed).into_owned();
+            let crlf = to_crlf(&signed);
             openssl_verify(dir.path(), &crlf, "cms");
             assert_valid(&smime::verify(&crlf, &opts()).unwrap(), &addr);
         }

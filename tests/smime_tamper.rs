@@ -2,15 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
-#[path = "support/engine.rs"]
-mod engine;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use engine::smime::{
+use crate::support::engine::smime::{
     self, Cipher, Credentials, EncryptOptions, EssLabel, SignOptions, VerifyOptions,
 };
+use crate::support::fixtures::to_crlf;
 use ximf::report::Severity;
 
 const NOW: i64 = 1_795_910_400;
@@ -331,7 +329,7 @@ fn weak_algorithms() {
 fn rfc8551_message_rfc822_wrapper() {
     let dir = tempfile::tempdir().unwrap();
     let content = dir.path().join("c.txt");
-    let inner = MSG.replace('\n', "\r\n");
+    let inner = String::from_utf8(to_crlf(MSG.as_bytes())).unwrap();
     std::fs::write(
         &content,
         format!("Content-Type: message/rfc822\r\n\r\n{inner}"),

@@ -2,8 +2,7 @@
 //! alone keep exit 0. Messages are stamped by the real binary, then edited as an attacker or a
 //! broken client would.
 
-mod common;
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 /// Stamps plain.eml; `profile` None = the built-in profile.

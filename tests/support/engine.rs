@@ -1,7 +1,7 @@
 //! The old per-mechanism verification API, expressed through the one engine
 //! (`ximf::secure`), so the S/MIME and OpenPGP interop and tamper tests keep their assertions
 //! while both mechanisms are judged by the same code.
-#![allow(dead_code, unused_imports, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use ximf::report::{EncryptionReport, Finding, LabelReport, SignatureReport};
 use ximf::secure::{self, Keys};

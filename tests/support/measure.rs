@@ -1,10 +1,12 @@
 //! Runs the real `ximf` under GNU time: the exit status, its own output, its maximum resident
 //! set size and the wall time — the bounds the limit tests assert (no benchmark timings).
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::serial::{Resource, lock};
 
 /// What one run measured.
 pub struct Measured {
@@ -20,14 +22,21 @@ pub struct Measured {
     pub took: Duration,
 }
 
-/// Runs `ximf args` in the repository root, feeding `input` on stdin.
+/// Runs `ximf args` in the repository root with no configuration from the environment, feeding
+/// `input` on stdin; holds
+/// [`Resource::Measured`] while it runs, so no other measured run shares the machine with it.
 pub fn run(args: &[&str], input: &[u8]) -> Measured {
+    let _turn = lock(Resource::Measured);
     let start = Instant::now();
     let mut child = Command::new("/usr/bin/time")
         .args(["-f", "XIMF-MAXRSS %M"])
         .arg(env!("CARGO_BIN_EXE_ximf"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("XIMF_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XIMF_CONTEXT")
+        .env_remove("XIMF_SENDMAIL_DEPTH")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,12 +1,14 @@
 //! Shared helpers for the OpenPGP integration tests: test keys, a temporary GNUPGHOME, running
 //! the real `gpg` and `sq`, and an RFC 3156 part splitter written independently of the library.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use sequoia_openpgp::Cert;
+
+pub use super::fixtures::to_crlf;
 
 /// The tests' fixed verification time: 2026-06-01T00:00:00Z (testdata/keys/pgp/README.md).
 pub const NOW: i64 = 1_780_272_000;
@@ -50,17 +52,6 @@ pub fn sample(from: &str) -> Vec<u8> {
          Sender\n"
     )
     .into_bytes()
-}
-
-pub fn to_crlf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 20);
-    for (i, &b) in data.iter().enumerate() {
-        if b == b'\n' && (i == 0 || data[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 /// The value of parameter `name` in the first Content-Type of `msg` (simple, test-only).

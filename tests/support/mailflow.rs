@@ -1,29 +1,16 @@
-//! Shared helpers of the mail-flow tests (`tests/mailflow_*.rs`): run real programs with a
-//! bound, temp dirs other users can read, the recording stand-in sendmail, a private Postfix.
-#![allow(dead_code)]
+//! Shared helpers of the mail-flow tests (`tests/mailflow_*.rs`, `r10_recipes`, `r11_*`,
+//! `r12_files`): temp dirs other users can read, the recording stand-in sendmail, a private
+//! Postfix, an SMTP client; with the process helpers of `support` they use.
+
+pub use super::serial::free_port;
+pub use super::{LIMIT, NOW, code, err, is_root, out, require, root, run, wait_for, ximf_bin};
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
-/// Every program a test starts gets this long before it is killed and the test fails: far more
-/// than any of them needs, so a slow machine never fails a test, but a hang cannot last.
-pub const LIMIT: Duration = Duration::from_secs(120);
-
-/// The clock the tests fix with `--now`.
-pub const NOW: &str = "2026-11-29T00:00:00Z";
-
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The `ximf` binary under test.
-pub fn ximf() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ximf"))
-}
+use super::Ximf;
 
 /// The recording stand-in sendmail.
 pub fn fake_sendmail() -> PathBuf {
@@ -33,26 +20,6 @@ pub fn fake_sendmail() -> PathBuf {
 /// A file of `testdata/mailflow/`.
 pub fn mailflow(name: &str) -> PathBuf {
     root().join("testdata/mailflow").join(name)
-}
-
-/// Fails the test unless `program` is installed: these tests prove ximf with the real peers,
-/// and `scripts/setup.sh` installs them.
-pub fn require(program: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .map(|d| d.join(program))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| panic!("{program} is not installed: run scripts/setup.sh"))
-}
-
-/// Whether we run as root; Postfix and the unprivileged sieve-test need it.
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 /// A temporary directory every user may enter and read (Postfix's delivery agents and
@@ -100,11 +67,19 @@ impl Scratch {
         p
     }
 
+    /// A copy of the built-in catalog (`profiles/builtin`) at `profile/`, for users without
+    /// access to the build tree (nobody, for sieve-test and Postfix's pipe).
+    pub fn builtin_profile(&self) -> PathBuf {
+        let dir = self.join("profile");
+        copy_dir(&root().join("profiles/builtin"), &dir);
+        dir
+    }
+
     /// A copy of the ximf binary inside the directory, so users without access to the build
     /// tree (nobody, for sieve-test and Postfix's pipe) can run it.
     pub fn ximf_copy(&self) -> PathBuf {
         let p = self.join("ximf");
-        std::fs::copy(ximf(), &p).expect("copy ximf");
+        std::fs::copy(ximf_bin(), &p).expect("copy ximf");
         set_mode(&p, 0o755);
         p
     }
@@ -130,49 +105,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Runs `cmd` with `stdin`, killing it (and failing the test) after [`LIMIT`].
-pub fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{shown}: {e}"));
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    // A program may exit without reading everything: that is its business, not an error here.
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(LIMIT) {
-        Ok(r) => r.unwrap_or_else(|e| panic!("{shown}: {e}")),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("{shown}: still running after {} s", LIMIT.as_secs());
-        }
-    };
-    let _ = writer.join();
-    let _ = waiter.join();
-    out
-}
-
-/// Waits until `cond` holds, polling; fails the test after [`LIMIT`] with `what`.
-pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The files in a Maildir's `new/` and `cur/`.
 pub fn maildir_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -185,26 +117,129 @@ pub fn maildir_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The exit code (fails the test on a signal).
-pub fn code(o: &Output) -> i32 {
-    o.status
-        .code()
-        .unwrap_or_else(|| panic!("killed by a signal: {o:?}"))
+/// The shipped filter script `testdata/mailflow/NAME` (`ximf-filter`, `ximf-verify`) as
+/// installed here: its `XIMF=` names `ximf`, its `XIMF_PROFILE=` names `profile`.
+pub fn shipped_filter(name: &str, ximf: &Path, profile: &Path) -> String {
+    let text = std::fs::read_to_string(mailflow(name))
+        .unwrap_or_else(|e| panic!("shipped {name}: {e}"))
+        .replace(
+            "XIMF=/usr/local/bin/ximf",
+            &format!("XIMF={}", ximf.display()),
+        )
+        .replace(
+            "XIMF_PROFILE=/etc/ximf",
+            &format!("XIMF_PROFILE={}", profile.display()),
+        );
+    assert!(
+        text.contains(&ximf.display().to_string()),
+        "{name} no longer sets XIMF=/usr/local/bin/ximf"
+    );
+    text
 }
 
-/// stderr as text.
-pub fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// `ximf sendmail` with HOME in `s` (so the default dead letter is `s/dead.letter`), the
+/// stand-in sendmail recording to `s/rec.*`, and no configuration from the environment.
+pub fn sendmail_in(s: &Scratch) -> Ximf {
+    Ximf::new()
+        .arg("sendmail")
+        .no_config_env()
+        .env("HOME", s.path())
+        .env("FAKE_SENDMAIL_RECORD", s.join("rec"))
 }
 
-/// stdout as text.
-pub fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// [`PLAIN`] stamped for the built-in Example instance.
+pub fn stamped() -> Vec<u8> {
+    Ximf::new().stamp_example().stdin(PLAIN).ok()
+}
+
+/// Pigeonhole's sieve-test with a script and its settings, delivering into a Maildir. sieve-test
+/// refuses to run as root, so as root it runs as nobody (setpriv), and the directories it writes
+/// (the compiled script is saved beside the script) belong to nobody.
+pub struct Sieve {
+    /// The script.
+    pub script: PathBuf,
+    /// The Dovecot settings (`plugin { sieve_filter_bin_dir = ... }`).
+    pub conf: PathBuf,
+    /// Where `-l maildir:` delivers.
+    pub maildir: PathBuf,
+}
+
+impl Sieve {
+    /// The directory for the filter programs, `sieve-filter/` in `s` (mode 0755).
+    pub fn filter_dir(s: &Scratch) -> PathBuf {
+        let bin = s.join("sieve-filter");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        set_mode(&bin, 0o755);
+        bin
+    }
+
+    /// Writes `script` as `sieve/SCRIPT_NAME` and `conf` as `CONF_NAME` in `s`, and a Maildir.
+    pub fn install(
+        s: &Scratch,
+        script_name: &str,
+        script: impl AsRef<[u8]>,
+        conf_name: &str,
+        conf: &str,
+    ) -> Sieve {
+        let conf = s.write(conf_name, conf);
+        let scripts = s.join("sieve");
+        std::fs::create_dir_all(&scripts).expect("mkdir");
+        let script = s.write(&format!("sieve/{script_name}"), script);
+        let maildir = s.join("Maildir");
+        std::fs::create_dir_all(&maildir).expect("mkdir");
+        if is_root() {
+            for d in [&scripts, &maildir] {
+                chown(d, "65534:65534");
+            }
+        }
+        Sieve {
+            script,
+            conf,
+            maildir,
+        }
+    }
+
+    /// `sieve-test [-e] -c CONF -l maildir:MAILDIR SCRIPT MAIL`, as nobody when we are root;
+    /// the caller adds the environment and runs it.
+    pub fn command(&self, mail: &Path, execute: bool) -> Command {
+        let sieve_test = require("sieve-test");
+        let mut cmd = if is_root() {
+            let mut c = Command::new(require("setpriv"));
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(sieve_test);
+            c
+        } else {
+            Command::new(sieve_test)
+        };
+        if execute {
+            cmd.arg("-e");
+        }
+        cmd.arg("-c")
+            .arg(&self.conf)
+            .arg("-l")
+            .arg(format!("maildir:{}", self.maildir.display()))
+            .arg(&self.script)
+            .arg(mail);
+        cmd
+    }
+
+    /// The messages filed into `folder` ("INBOX" or a subfolder).
+    pub fn stored(&self, folder: &str) -> Vec<String> {
+        let dir = if folder == "INBOX" {
+            self.maildir.clone()
+        } else {
+            self.maildir.join(format!(".{folder}"))
+        };
+        maildir_files(&dir)
+            .iter()
+            .map(|f| std::fs::read_to_string(f).expect("stored"))
+            .collect()
+    }
 }
 
 /// `ximf verify` of `message` with the built-in profile: (exit code, report).
 pub fn verify(message: &[u8]) -> (i32, String) {
-    let o = run(Command::new(ximf()).args(["verify", "-"]), message);
+    let o = run(Command::new(ximf_bin()).args(["verify", "-"]), message);
     (code(&o), out(&o) + &err(&o))
 }
 
@@ -348,19 +383,13 @@ impl Drop for Postfix {
     }
 }
 
-fn chown(p: &Path, owner: &str) {
+pub fn chown(p: &Path, owner: &str) {
     let s = Command::new("chown")
         .arg(owner)
         .arg(p)
         .status()
         .expect("chown");
     assert!(s.success(), "chown {owner} {}", p.display());
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// Sends `message` over SMTP to 127.0.0.1:`port` and returns the server's reply to the final

@@ -2,10 +2,7 @@
 //! `ximf` binary make every message, once per process; byte-level editors build the attack
 //! variants; `Row`/`run_table` run one table of expected outcomes against `ximf verify --format
 //! json`. Nothing here links to the ximf library: the engine under test is only the binary.
-#![allow(dead_code, clippy::unwrap_used)]
-
-#[path = "../common/mod.rs"]
-mod common;
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -17,7 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
-pub use common::{code, crlf};
+pub use super::code;
+pub use super::fixtures::{BOTH_EOLS, Eol, eol, to_crlf};
 
 // ---- clocks and keys ---------------------------------------------------------------------
 
@@ -58,14 +56,6 @@ impl Mech {
         }
     }
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Eol {
-    Lf,
-    Crlf,
-}
-
-pub const BOTH_EOLS: [Eol; 2] = [Eol::Lf, Eol::Crlf];
 
 /// Who made the message (or its outermost layer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,29 +200,6 @@ pub fn try_tool(mut cmd: Command, stdin: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 // ---- line endings and bytes --------------------------------------------------------------
-
-pub fn to_lf(b: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(b.len());
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'\r' && b.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        v.push(c);
-    }
-    v
-}
-
-/// Any mix of LF and CRLF -> CRLF.
-pub fn to_crlf(b: &[u8]) -> Vec<u8> {
-    crlf(b)
-}
-
-pub fn eol(b: &[u8], e: Eol) -> Vec<u8> {
-    match e {
-        Eol::Lf => to_lf(b),
-        Eol::Crlf => to_crlf(b),
-    }
-}
 
 pub fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.is_empty() || h.len() < n.len() {
@@ -460,13 +427,6 @@ pub fn replace_field(msg: &[u8], name: &str, raw: &str) -> Vec<u8> {
     let (mut fields, body) = split(msg);
     let at = position(&fields, name);
     fields[at] = to_crlf(format!("{raw}\r\n").as_bytes());
-    join(&fields, &body)
-}
-
-pub fn remove_field(msg: &[u8], name: &str) -> Vec<u8> {
-    let (mut fields, body) = split(msg);
-    let at = position(&fields, name);
-    fields.remove(at);
     join(&fields, &body)
 }
 
@@ -1055,7 +1015,7 @@ fn ximf_protect(tag: &str, msg: &[u8], args: &[String], now: &str) -> Vec<u8> {
     memo(&format!("ximf:{tag}:{now}"), msg, || {
         let mut all: Vec<&str> = vec!["--now", now, "protect"];
         all.extend(args.iter().map(String::as_str));
-        let o = common::ximf(&all, msg);
+        let o = super::ximf(&all, msg);
         assert_eq!(
             code(&o),
             0,
@@ -1212,12 +1172,12 @@ pub fn verify(msg: &[u8], now: &str, keys: bool) -> Verified {
     let ka = key_args(keys);
     let mut args: Vec<&str> = vec!["--now", now, "--format", "json", "verify"];
     args.extend(ka.iter().map(String::as_str));
-    let o = common::ximf(&args, msg);
+    let o = super::ximf(&args, msg);
     // The same message judged as a skeleton (ximf::stream, every leaf it may leave out left
     // out) must get the very same report: the streaming path is not a second engine.
     let mut streamed = args.clone();
     streamed.extend(["--stream-threshold", "0"]);
-    let s = common::ximf(&streamed, msg);
+    let s = super::ximf(&streamed, msg);
     assert_eq!(
         (s.status.code(), String::from_utf8_lossy(&s.stdout)),
         (o.status.code(), String::from_utf8_lossy(&o.stdout)),
@@ -1235,7 +1195,7 @@ pub fn decrypt(msg: &[u8], now: &str) -> std::process::Output {
     let ka = key_args(true);
     let mut args: Vec<&str> = vec!["--now", now, "decrypt"];
     args.extend(ka.iter().map(String::as_str));
-    common::ximf(&args, msg)
+    super::ximf(&args, msg)
 }
 
 // ---- rows --------------------------------------------------------------------------------
@@ -1392,11 +1352,6 @@ impl Row {
         self.checks.push(Check::EachXimfUnprotected);
         self
     }
-    pub fn eols(mut self, e: &[Eol]) -> Row {
-        self.eols = e.to_vec();
-        self
-    }
-
     pub fn label(&self, e: Eol) -> String {
         format!(
             "{} [{} {} {:?}]",
