@@ -16,8 +16,10 @@ use std::time::Duration;
 
 /// Generous: a clean refusal takes well under this on any machine we run on.
 const TIME: Duration = Duration::from_secs(20);
-/// Max RSS in KiB (300 MiB).
-const RSS: u64 = 300 * 1024;
+/// Max RSS in KiB (400 MiB). The catalog case peaks at 295 to 310 MiB from run to run (hash
+/// seeds change the allocation pattern), so 300 was flaky; the failures it guards against took
+/// 900 MB to 24 GB.
+const RSS: u64 = 400 * 1024;
 /// The model limit, as documented in the README's Limits table.
 const LIMIT: usize = 200_000;
 

@@ -492,6 +492,107 @@ mod tests {
         files
     }
 
+    use proptest::prelude::*;
+
+    /// Lines an attacker or a mail client might put in a body.
+    const LINES: &[&str] = &[
+        "hello world",
+        "--",
+        "-- ",
+        "--b",
+        "--b--",
+        "--c",
+        "a--b",
+        "x\r--b",
+        "-----BEGIN PGP SIGNED MESSAGE-----",
+        "-----BEGIN PGP MESSAGE-----",
+        "From: mallory@example.org",
+        "Content-Type: text/plain",
+        "",
+        " ",
+        "aGVsbG8=",
+    ];
+    const TYPES: &[&str] = &[
+        "text/plain",
+        "text/html; charset=utf-8",
+        "image/png",
+        "application/octet-stream",
+        "application/octet-stream; name=x.p7m",
+        "application/pdf",
+        "application/pgp-signature",
+        "application/pkcs7-signature",
+        "application/pkcs7-mime",
+        "text/plain (comment)",
+        "text/plain\r\nContent-Transfer-Encoding: base64",
+        "text/plain\r\nContent-Transfer-Encoding: quoted-printable",
+    ];
+    const MULTI: &[&str] = &[
+        "multipart/mixed",
+        "multipart/signed; protocol=\"application/pkcs7-signature\"",
+        "multipart/signed; protocol=\"application/pgp-signature\"",
+        "multipart/encrypted; protocol=\"application/pgp-encrypted\"",
+        "multipart/alternative",
+    ];
+
+    fn entity() -> impl Strategy<Value = String> {
+        let leaf = (
+            prop::sample::select(TYPES),
+            prop::collection::vec(prop::sample::select(LINES), 0..6),
+        )
+            .prop_map(|(t, lines)| format!("Content-Type: {t}\n\n{}", lines.join("\n")));
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                (
+                    prop::sample::select(MULTI),
+                    prop::sample::select(&["b", "c", "b1"][..]),
+                    prop::collection::vec(inner.clone(), 0..4),
+                    any::<bool>(),
+                    prop::sample::select(LINES),
+                )
+                    .prop_map(|(t, b, parts, close, pre)| {
+                        let mut m = format!("Content-Type: {t}; boundary=\"{b}\"\n\n{pre}\n");
+                        for p in parts {
+                            m.push_str(&format!("--{b}\n{p}\n"));
+                        }
+                        if close {
+                            m.push_str(&format!("--{b}--\nepilogue\n"));
+                        }
+                        m
+                    }),
+                inner.prop_map(|e| format!(
+                    "Content-Type: message/rfc822\n\nFrom: a@example.org\n{e}"
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the structure: the skeleton plus its stretches is the message, and the
+        /// engine judges the skeleton as it judges the whole message.
+        #[test]
+        fn a_skeleton_is_judged_as_its_message(e in entity(), crlf in any::<bool>()) {
+            let mut m = format!("From: alice@example.org\nMIME-Version: 1.0\n{e}").into_bytes();
+            if crlf {
+                m = crate::message::eol::to_crlf(&m).into_owned();
+            }
+            let src = Source::spool(&m, &mut std::io::empty(), u64::MAX - 1).unwrap();
+            let s = build(&src, 0).unwrap().unwrap();
+            prop_assert_eq!(restore(&s, &m), m.clone());
+            let keys = crate::secure::Keys::default();
+            let whole = crate::secure::verify(&m, &keys, 0).unwrap();
+            let origin = std::sync::Arc::new(super::super::Origin { source: src, elisions: s.elisions });
+            let skel = super::super::with_origin(&s.bytes, Some(&origin), || {
+                crate::secure::verify(&s.bytes, &keys, 0).unwrap()
+            })
+            .unwrap();
+            prop_assert_eq!(format!("{:?}", skel.findings), format!("{:?}", whole.findings));
+            prop_assert_eq!(format!("{:?}", skel.signature), format!("{:?}", whole.signature));
+            prop_assert_eq!(format!("{:?}", skel.encryption), format!("{:?}", whole.encryption));
+        }
+    }
+
     #[test]
     fn every_corpus_message_is_its_skeleton_and_stretches() {
         let mut left_out = 0;

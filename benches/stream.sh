@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Large messages in bounded memory (issue 13): `ximf verify` of 64 MiB S/MIME and PGP/MIME
+# messages against the floor (`openssl dgst -sha256` of the same file: read plus hash) and the
+# peers (openssl cms -verify; gpg and sq on the detached part), timed in the same run with
+# hyperfine; then the peak RSS (GNU time) of ximf for 64 and 512 MiB, from the file and from a
+# pipe, beside the peers'. Run: benches/stream.sh [RUNS]. Needs about 3 GiB in $TMPDIR.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-10}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+cargo build --quiet --release --manifest-path "$root/Cargo.toml"
+sk=$root/testdata/keys/smime
+pk=$root/testdata/keys/pgp
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+# A copy: a freshly linked binary starts slower (the page cache has not seen it yet).
+cp "$CARGO_TARGET_DIR/release/ximf" "$w/ximf"
+x=$w/ximf
+export GNUPGHOME=$w/gnupg
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --import "$pk/alice.key" 2>/dev/null
+now=2026-11-30T00:00:00Z
+max="--max-size 600000000"
+
+text() { # FILE BYTES: a text/plain entity of printable CRLF lines
+  python3 - "$1" "$2" <<'PY'
+import sys
+path, size = sys.argv[1], int(sys.argv[2])
+line = b"The quick brown fox jumps over the lazy dog, 0123456789 times over."
+with open(path, "wb") as f:
+    f.write(b"Content-Type: text/plain; charset=us-ascii\r\n\r\n")
+    n = i = 0
+    block = b"".join(line[:20 + k % 40] + b"\r\n" for k in range(4000))
+    while n < size:
+        f.write(block)
+        n += len(block)
+PY
+}
+make() { # NAME BYTES: NAME-smime.eml (openssl), NAME-pgp.eml (gpg) and the PGP part + sig
+  text "$w/$1.txt" "$2"
+  openssl cms -sign -md sha256 -in "$w/$1.txt" -signer "$sk/alice.crt" -inkey "$sk/alice.key" \
+    -certfile "$sk/inter.crt" -from alice@example.org -to bob@example.org -subject big \
+    -out "$w/$1-smime.eml"
+  gpg --batch --quiet --detach-sign --armor --digest-algo SHA256 -u alice@example.org \
+    -o "$w/$1.sig" "$w/$1.txt"
+  {
+    printf 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol="application/pgp-signature"; boundary="b"\r\n\r\n--b\r\n'
+    cat "$w/$1.txt"
+    printf '\r\n--b\r\nContent-Type: application/pgp-signature\r\n\r\n'
+    sed 's/$/\r/' "$w/$1.sig"
+    printf '\r\n--b--\r\n'
+  } > "$w/$1-pgp.eml"
+}
+vs() { echo "$x $max --now $now verify --ca $sk/root.crt"; }
+vp() { echo "$x $max --now $now verify --keyring $pk/alice.cert"; }
+
+make 64m $((64 << 20))
+for m in smime pgp; do
+  v=$([ $m = smime ] && vs || vp)
+  $v "$w/64m-$m.eml" > /dev/null || { echo "ximf does not pass 64m-$m.eml" >&2; exit 1; }
+done
+
+hyperfine -N --style none --warmup 2 --runs "$runs" --export-json "$w/t.json" \
+  -n dgst "openssl dgst -sha256 $w/64m-smime.eml" \
+  -n ximf-smime "$(vs) $w/64m-smime.eml" \
+  -n openssl-cms "openssl cms -verify -in $w/64m-smime.eml -CAfile $sk/root.crt -attime 1795910400 -out /dev/null" \
+  -n ximf-pgp "$(vp) $w/64m-pgp.eml" \
+  -n gpg "gpg --batch --quiet --verify $w/64m.sig $w/64m.txt" \
+  -n sq "sq verify --signer-cert $pk/alice.cert --detached $w/64m.sig $w/64m.txt" \
+  > /dev/null 2>&1
+echo "64 MiB verify, mean of $runs runs (ratio: to openssl dgst -sha256 of the same file)"
+python3 - "$w/t.json" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+for k in ["dgst", "ximf-smime", "openssl-cms", "ximf-pgp", "gpg", "sq"]:
+    print(f"  {k:<12} {r[k] * 1000:8.1f} ms  {r[k] / r['dgst']:5.2f}x")
+PY
+
+rss() { { /usr/bin/time -f '%M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1; }
+rss_pipe() { { /usr/bin/time -f '%M' sh -c "$2 < $1" > /dev/null 2>/dev/null; } 2>&1 | tail -1; }
+echo "peak RSS, MiB (ximf from the file / from a pipe; the peers from the file)"
+printf '  %-8s %14s %14s %12s %14s %10s\n' size ximf-smime ximf-pgp openssl-cms gpg sq
+for size in 64 512; do
+  [ "$size" = 512 ] && make 512m $((512 << 20))
+  n=${size}m
+  a=$(rss $(vs) "$w/$n-smime.eml"); b=$(rss_pipe "$w/$n-smime.eml" "$(vs)")
+  c=$(rss $(vp) "$w/$n-pgp.eml"); d=$(rss_pipe "$w/$n-pgp.eml" "$(vp)")
+  e=$( [ "$size" = 64 ] && rss openssl cms -verify -in "$w/$n-smime.eml" -CAfile "$sk/root.crt" -attime 1795910400 -out /dev/null || echo 0)
+  f=$(rss gpg --batch --quiet --verify "$w/$n.sig" "$w/$n.txt")
+  g=$(rss sq verify --signer-cert "$pk/alice.cert" --detached "$w/$n.sig" "$w/$n.txt")
+  mib() { python3 -c "print(f'{$1/1024:.1f}')"; }
+  printf '  %-8s %6s / %-6s %6s / %-6s %12s %14s %10s\n' "$size MiB" "$(mib $a)" "$(mib $b)" \
+    "$(mib $c)" "$(mib $d)" "$( [ "$e" = 0 ] && echo - || mib $e)" "$(mib $f)" "$(mib $g)"
+  rm -f "$w/$n"*
+done
