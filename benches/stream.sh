@@ -20,6 +20,8 @@ export GNUPGHOME=$w/gnupg
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --import "$pk/alice.key" 2>/dev/null
 now=2026-11-30T00:00:00Z
+# gpg signs at the real time: the PGP verdicts are taken at it too.
+pnow=$(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%SZ)
 max="--max-size 600000000"
 
 text() { # FILE BYTES: a text/plain entity of printable CRLF lines
@@ -53,7 +55,7 @@ make() { # NAME BYTES: NAME-smime.eml (openssl), NAME-pgp.eml (gpg) and the PGP 
   } > "$w/$1-pgp.eml"
 }
 vs() { echo "$x $max --now $now verify --ca $sk/root.crt"; }
-vp() { echo "$x $max --now $now verify --keyring $pk/alice.cert"; }
+vp() { echo "$x $max --now $pnow verify --keyring $pk/alice.cert"; }
 
 make 64m $((64 << 20))
 for m in smime pgp; do
@@ -77,8 +79,10 @@ for k in ["dgst", "ximf-smime", "openssl-cms", "ximf-pgp", "gpg", "sq"]:
     print(f"  {k:<12} {r[k] * 1000:8.1f} ms  {r[k] / r['dgst']:5.2f}x")
 PY
 
-rss() { { /usr/bin/time -f '%M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1; }
-rss_pipe() { { /usr/bin/time -f '%M' sh -c "$2 < $1" > /dev/null 2>/dev/null; } 2>&1 | tail -1; }
+rss() { /usr/bin/time -o "$w/rss" -f '%M' "$@" > /dev/null 2>&1; tail -1 "$w/rss"; }
+rss_pipe() { # FILE COMMAND: the command reads FILE through a pipe (cat's own RSS not counted)
+  cat "$1" | /usr/bin/time -o "$w/rss" -f '%M' $2 > /dev/null 2>&1; tail -1 "$w/rss"; }
+mib() { python3 -c "print(f'{$1/1024:.1f}')"; }
 echo "peak RSS, MiB (ximf from the file / from a pipe; the peers from the file)"
 printf '  %-8s %14s %14s %12s %14s %10s\n' size ximf-smime ximf-pgp openssl-cms gpg sq
 for size in 64 512; do
@@ -89,7 +93,6 @@ for size in 64 512; do
   e=$( [ "$size" = 64 ] && rss openssl cms -verify -in "$w/$n-smime.eml" -CAfile "$sk/root.crt" -attime 1795910400 -out /dev/null || echo 0)
   f=$(rss gpg --batch --quiet --verify "$w/$n.sig" "$w/$n.txt")
   g=$(rss sq verify --signer-cert "$pk/alice.cert" --detached "$w/$n.sig" "$w/$n.txt")
-  mib() { python3 -c "print(f'{$1/1024:.1f}')"; }
   printf '  %-8s %6s / %-6s %6s / %-6s %12s %14s %10s\n' "$size MiB" "$(mib $a)" "$(mib $b)" \
     "$(mib $c)" "$(mib $d)" "$( [ "$e" = 0 ] && echo - || mib $e)" "$(mib $f)" "$(mib $g)"
   rm -f "$w/$n"*

@@ -199,22 +199,32 @@ impl Crlf {
             if after_cr {
                 continue;
             }
-            self.buf.extend_from_slice(&chunk[pending..i]);
-            self.buf.extend_from_slice(b"\r\n");
+            self.stage(&chunk[pending..i], f)?;
+            self.stage(b"\r\n", f)?;
             pending = i + 1;
-            if self.buf.len() >= Self::STAGE {
-                f(&self.buf)?;
-                self.buf.clear();
-            }
         }
-        self.buf.extend_from_slice(&chunk[pending..]);
-        if self.buf.len() >= Self::STAGE {
-            f(&self.buf)?;
-            self.buf.clear();
-        }
+        // CRLF content has no bare LF: the chunk goes to the hash as it is, uncopied.
+        self.stage(&chunk[pending..], f)?;
         if let Some(&last) = chunk.last() {
             self.cr = last == b'\r';
         }
+        Ok(())
+    }
+
+    /// Small pieces gather in the buffer; a large one is handed on as it is.
+    fn stage<E>(
+        &mut self,
+        piece: &[u8],
+        f: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.buf.len() + piece.len() > Self::STAGE && !self.buf.is_empty() {
+            f(&self.buf)?;
+            self.buf.clear();
+        }
+        if piece.len() >= Self::STAGE / 4 {
+            return f(piece);
+        }
+        self.buf.extend_from_slice(piece);
         Ok(())
     }
 
