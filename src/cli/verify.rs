@@ -248,9 +248,13 @@ impl Run<'_> {
         let max = self.ctx.max_size;
         let source = opened.source(max)?;
         let len = source.len();
-        let unreadable = |source| Error::Input {
-            path: opened.name.clone(),
-            source,
+        // The input was opened and read once: failing to read it again (a file truncated
+        // meanwhile) is an I/O error (74), not a missing input.
+        let unreadable = |e: std::io::Error| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", opened.name.display()),
+            ))
         };
         if len > max {
             if !self.args.annotate {
