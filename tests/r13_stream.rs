@@ -4,6 +4,7 @@
 //! GNU time, and a run under `ulimit -v` that holding the message whole could not pass.
 #![allow(clippy::unwrap_used)]
 
+use crate::support::serial::{Resource, lock};
 use crate::support::{fixtures, measure, pgp, root};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +45,8 @@ fn smime_signed(dir: &Path, size: usize) -> PathBuf {
     let name = format!("smime-{size}");
     let out = dir.join(format!("{name}.eml"));
     let input = dir.join(format!("{name}.txt"));
+    // Signing hundreds of MiB loads the machine: not while another test's bounds are measured.
+    let _turn = lock(Resource::Measured);
     std::fs::write(&input, text_entity(size)).unwrap();
     let st = Command::new("openssl")
         .args(["cms", "-sign", "-md", "sha256", "-in"])
@@ -75,6 +78,7 @@ fn smime_signed(dir: &Path, size: usize) -> PathBuf {
 /// A PGP/MIME multipart/signed message of about `size` bytes, signed by gpg.
 fn pgp_signed(dir: &Path, size: usize) -> PathBuf {
     let out = dir.join(format!("pgp-{size}.eml"));
+    let _turn = lock(Resource::Measured);
     let part = text_entity(size);
     let g = pgp::Gpg::new(&["alice"], &[]);
     let (ok, sig, err) = g.run_at_peer_time(
@@ -146,6 +150,7 @@ fn passes_in_bounded_memory(file: &Path, small: &Path, args: fn(Option<&Path>) -
 /// The message with one byte deep inside the left-out body changed: the hash read from the
 /// source must see it.
 fn tampered(file: &Path) -> PathBuf {
+    let _turn = lock(Resource::Measured);
     let mut d = std::fs::read(file).unwrap();
     let i = d.len() / 2;
     let i = i + d[i..].iter().position(|b| b.is_ascii_lowercase()).unwrap();
@@ -156,6 +161,7 @@ fn tampered(file: &Path) -> PathBuf {
 }
 
 fn lf(file: &Path) -> PathBuf {
+    let _turn = lock(Resource::Measured);
     let d = fixtures::to_lf(&std::fs::read(file).unwrap());
     let out = file.with_extension("lf.eml");
     std::fs::write(&out, d).unwrap();
@@ -252,6 +258,7 @@ fn verify_of_256_mib_under_ulimit_v() {
     let f = smime_signed(dir.path(), 256 * MIB);
     let limit_kib = 160 * 1024;
     let under = |extra: &[&str]| {
+        let _turn = lock(Resource::Measured);
         let mut args = smime_args(Some(&f));
         args.extend(extra.iter().map(|s| s.to_string()));
         Command::new("sh")
