@@ -225,10 +225,8 @@ fn check(c: &Case, e: Eol) -> Result<(), String> {
     let r = ximf(&verify_args(c.mech, c.keys), &msg);
     let w = &c.want;
     let mut bad = Vec::new();
-    // Judged as a skeleton (ximf::stream, everything it may leave out left out), the attack
-    // must get the very same report.
     let mut streamed = verify_args(c.mech, c.keys);
-    streamed.extend(["--stream-threshold".into(), "0".into()]);
+    streamed.extend(crate::support::AS_SKELETON.map(String::from));
     let s = ximf(&streamed, &msg);
     if (s.code, &s.stdout) != (r.code, &r.stdout) {
         bad.push(format!(

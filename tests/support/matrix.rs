@@ -1173,10 +1173,8 @@ pub fn verify(msg: &[u8], now: &str, keys: bool) -> Verified {
     let mut args: Vec<&str> = vec!["--now", now, "--format", "json", "verify"];
     args.extend(ka.iter().map(String::as_str));
     let o = super::ximf(&args, msg);
-    // The same message judged as a skeleton (ximf::stream, every leaf it may leave out left
-    // out) must get the very same report: the streaming path is not a second engine.
     let mut streamed = args.clone();
-    streamed.extend(["--stream-threshold", "0"]);
+    streamed.extend(super::AS_SKELETON);
     let s = super::ximf(&streamed, msg);
     assert_eq!(
         (s.status.code(), String::from_utf8_lossy(&s.stdout)),
