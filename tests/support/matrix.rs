@@ -155,16 +155,24 @@ pub fn run_tool(cmd: Command, stdin: &[u8]) -> Vec<u8> {
     try_tool(cmd, stdin).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs a GnuPG tool, retrying a few times: an agent stopped by the previous operation may
-/// still be shutting down and drop the next connection ("End of file").
-fn run_gnupg(make: impl Fn() -> Command, stdin: &[u8]) -> Vec<u8> {
+/// Runs a GnuPG tool on `home`, retrying a few times: an agent stopped by the previous
+/// operation may still be shutting down and drop the next connection ("End of file"). Stops
+/// the home's agent after a run that succeeded.
+fn run_gnupg(home: &Path, make: impl Fn() -> Command, stdin: &[u8]) -> Vec<u8> {
     let mut last = String::new();
     for attempt in 0..5 {
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_millis(300));
         }
         match try_tool(make(), stdin) {
-            Ok(out) => return out,
+            Ok(out) => {
+                // Each run's agent goes with it: the next run of this home starts its own.
+                let _ = Command::new("gpgconf")
+                    .env("GNUPGHOME", home)
+                    .args(["--kill", "gpg-agent"])
+                    .status();
+                return out;
+            }
             Err(e) => last = e,
         }
     }
@@ -713,12 +721,7 @@ fn gpgsm_raw(home: &Path, args: &[&str], stdin: &[u8], pass: bool) -> Vec<u8> {
         cmd.args(args);
         cmd
     };
-    let out = run_gnupg(make, stdin);
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", home)
-        .args(["--kill", "gpg-agent"])
-        .status();
-    out
+    run_gnupg(home, make, stdin)
 }
 
 fn gpgsm_op(tag: &str, entity: &[u8], args: &[&str], pass: bool) -> Vec<u8> {
@@ -835,12 +838,7 @@ fn gpg_raw(home: &Path, args: &[&str], stdin: &[u8], time: Option<&str>) -> Vec<
         cmd.args(args);
         cmd
     };
-    let out = run_gnupg(make, stdin);
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", home)
-        .args(["--kill", "gpg-agent"])
-        .status();
-    out
+    run_gnupg(home, make, stdin)
 }
 
 fn gpg_op(tag: &str, input: &[u8], args: &[&str], time: &str) -> Vec<u8> {
