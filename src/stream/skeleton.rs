@@ -107,27 +107,22 @@ impl Builder<'_> {
             return self.copy(r).map(|()| true);
         }
         // Most headers end within a few KiB: read more only when this one does not.
-        let mut want = (r.end - r.start).min(16 << 10);
-        let mut prefix = self.src.read_range(r.start..r.start + want)?;
-        loop {
-            let whole = want == r.end - r.start;
+        let short = (r.end - r.start).min(16 << 10);
+        let mut prefix = self.src.read_range(r.start..r.start + short)?;
+        // Still open: not over the engine's limits, not ended on a whole line (or not yet
+        // readable as a message header: its first line may be cut).
+        let open = |p: &[u8]| {
             let e = match message {
-                true => Entity::message(&prefix).ok(),
-                false => Some(Entity::part(&prefix)),
+                true => Entity::message(p).ok(),
+                false => Some(Entity::part(p)),
             };
-            // Still open: neither over the engine's limits nor ended on a whole line.
-            let open = e.is_none_or(|e| {
-                let end = e.raw().len() - e.body().len();
-                let ended = end < prefix.len() && memchr::memchr(b'\n', &prefix[end..]).is_some();
-                !(e.truncated || ended)
-            });
-            if whole || want >= HEAD_PREFIX || !open {
-                break;
-            }
-            want = (r.end - r.start).min(HEAD_PREFIX);
-            prefix = self.src.read_range(r.start..r.start + want)?;
+            e.is_none_or(|e| !e.truncated && !header_ended(&e, p))
+        };
+        if short < r.end - r.start && open(&prefix) {
+            let long = (r.end - r.start).min(HEAD_PREFIX);
+            prefix = self.src.read_range(r.start..r.start + long)?;
         }
-        let whole = want == r.end - r.start;
+        let whole = prefix.len() as u64 == r.end - r.start;
         let ent = match message {
             true => match Entity::message(&prefix) {
                 Ok(e) => e,
@@ -140,10 +135,7 @@ impl Builder<'_> {
         // The header must have ended within the prefix on a whole line, as it would in the
         // whole entity; otherwise it is kept as it is. So is one over the engine's header
         // limits: the engine reports that (what follows the limit would read as body).
-        let settled = !ent.truncated
-            && (whole
-                || header_end < prefix.len()
-                    && memchr::memchr(b'\n', &prefix[header_end..]).is_some());
+        let settled = !ent.truncated && (whole || header_ended(&ent, &prefix));
         if !settled || depth > MAX_DEPTH {
             return self.copy(r).map(|()| true);
         }
@@ -424,6 +416,13 @@ impl<'s> Scan<'s> {
 struct Part {
     range: Range<u64>,
     dash: bool,
+}
+
+/// True when the header of `e`, read from `prefix`, ended on a whole line within it: the line
+/// after the header is there to its LF, so reading more could not change where it ends.
+fn header_ended(e: &Entity<'_>, prefix: &[u8]) -> bool {
+    let end = e.raw().len() - e.body().len();
+    end < prefix.len() && memchr::memchr(b'\n', &prefix[end..]).is_some()
 }
 
 /// The identity transfer encodings: the body is the content.
