@@ -286,6 +286,7 @@ impl Run<'_> {
         let origin = std::sync::Arc::new(ximf::stream::Origin {
             source,
             elisions: skeleton.elisions,
+            min_elide,
         });
         let message = match Message::from_skeleton(skeleton.bytes, origin.clone()) {
             Ok(m) => m,

@@ -111,6 +111,31 @@ impl ContentType {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// A CMS object (RFC 8551 §3.2): `application/pkcs7-mime`, or an octet-stream named
+    /// `.p7m` as some clients label it. The engine opens it; the streaming reader knows it as
+    /// ciphertext or opaque signed data.
+    pub fn is_cms(&self) -> bool {
+        match self.mime.as_str() {
+            "application/pkcs7-mime" | "application/x-pkcs7-mime" => true,
+            "application/octet-stream" => self
+                .param("name")
+                .is_some_and(|n| n.to_ascii_lowercase().ends_with(".p7m")),
+            _ => false,
+        }
+    }
+
+    /// The trimmed, lower-cased `protocol` parameter (of multipart/signed and /encrypted).
+    pub fn protocol(&self) -> Option<String> {
+        self.param("protocol")
+            .map(|p| p.trim().to_ascii_lowercase())
+    }
+
+    /// RFC 3156 §4 PGP/MIME encryption: `multipart/encrypted` of `application/pgp-encrypted`.
+    pub fn is_pgp_encrypted(&self) -> bool {
+        self.mime == "multipart/encrypted"
+            && self.protocol().as_deref() == Some("application/pgp-encrypted")
+    }
 }
 
 #[cfg(test)]

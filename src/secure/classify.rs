@@ -38,7 +38,13 @@ pub const BEGIN_MESSAGE: &[u8] = b"-----BEGIN PGP MESSAGE-----";
 /// Classifies `ent`, whose Content-Type is `ct`. `text` is the decoded body of a text part
 /// (inline PGP is looked for only there).
 pub fn classify(ent: &Entity<'_>, ct: &ContentType, text: Option<&[u8]>) -> Kind {
-    let protocol = ct.param("protocol").map(|p| p.trim().to_ascii_lowercase());
+    let protocol = ct.protocol();
+    if ct.is_cms() {
+        return Kind::Cms;
+    }
+    if ct.is_pgp_encrypted() {
+        return Kind::PgpEncrypted;
+    }
     match ct.mime.as_str() {
         "multipart/signed" => match protocol.as_deref() {
             Some("application/pgp-signature") => Kind::Signed(Mechanism::OpenPgp),
@@ -50,18 +56,7 @@ pub fn classify(ent: &Entity<'_>, ct: &ContentType, text: Option<&[u8]>) -> Kind
             // which mechanism is meant (and the walk checks it is there).
             None => Kind::Signed(signature_part_mechanism(ent, ct).unwrap_or(Mechanism::Smime)),
         },
-        "multipart/encrypted" => match protocol.as_deref() {
-            Some("application/pgp-encrypted") => Kind::PgpEncrypted,
-            other => Kind::EncryptedUnknown(other.unwrap_or("none").to_owned()),
-        },
-        "application/pkcs7-mime" | "application/x-pkcs7-mime" => Kind::Cms,
-        "application/octet-stream"
-            if ct
-                .param("name")
-                .is_some_and(|n| n.to_ascii_lowercase().ends_with(".p7m")) =>
-        {
-            Kind::Cms
-        }
+        "multipart/encrypted" => Kind::EncryptedUnknown(protocol.unwrap_or("none".into())),
         "message/rfc822" => Kind::Wrapped,
         m if m.starts_with("multipart/") => Kind::Multipart,
         m if m.starts_with("text/") => match text {

@@ -12,18 +12,19 @@
 pub mod checks;
 pub mod classify;
 pub mod codes;
+mod decrypt;
 pub mod header_protection;
 mod keys;
 pub mod lookup;
 pub mod outcome;
 pub mod walk;
 
+pub use decrypt::{Decrypted, decrypt, decrypt_source, decrypt_with};
 pub use keys::{KeyFile, KeySources, Keys, Passphrase, is_openpgp};
 pub use outcome::{Form, Limits, Mechanism, SignatureStatus};
 
 use crate::error::{Error, Result};
-use crate::message::eol::{Eol, to_crlf, to_eol};
-use crate::mime::{self, Entity};
+use crate::mime::Entity;
 use crate::report::{EncryptionReport, Finding, LabelReport, LayerReport, SignatureReport};
 use walk::{Layer, Walk};
 
@@ -224,107 +225,6 @@ pub fn extract(message: &[u8], keys: &Keys, now: i64) -> Result<Option<Vec<u8>>>
     let top = Entity::message(message).map_err(|e| Error::Message(e.to_string()))?;
     let mut walk = Walk::new(keys, now, Limits::default(), true);
     walk.message(&top);
-    Ok(walk.plaintext.or(walk.signed_content))
-}
-
-/// Decrypts a message: the same walk as [`verify`] (an mbox `From ` line, encryption below
-/// signature layers, either mechanism), returning the plaintext of the outermost encryption
-/// layer as a whole message in the input's line endings — the protected header fields when the
-/// payload carries them, the outer ones otherwise. A signature inside the encryption is kept
-/// so that it can still be verified; one outside it, over the ciphertext, is dropped.
-///
-/// Fails with [`Error::Message`] when the message is not encrypted, [`Error::NoKey`] when no
-/// key opens it, gpg-agent's failure when it was asked and could not open it
-/// ([`Error::TempFail`], [`Error::NoKey`], [`Error::KeyRefused`]) and [`Error::Crypto`] on any
-/// other failure; nothing partial is returned.
-pub fn decrypt(message: &[u8], keys: &Keys, now: i64) -> Result<Vec<u8>> {
-    decrypt_with(message, keys, now, Limits::default())
-}
-
-/// [`decrypt`] within `limits`: a plaintext past `limits.max_output` is an error.
-pub fn decrypt_with(message: &[u8], keys: &Keys, now: i64, limits: Limits) -> Result<Vec<u8>> {
-    let eol = Eol::detect(message);
-    let top = Entity::message(message).map_err(|e| Error::Message(e.to_string()))?;
-    let mut walk = Walk::new(keys, now, limits, true);
-    walk.message(&top);
-    let failed = walk
-        .layers
-        .iter()
-        .any(|l| matches!(l, Layer::Encryption(e) if !e.decrypted));
-    let Some(plain) = walk.plaintext.take() else {
-        if let (true, Some(e)) = (failed, walk.key_failure.take()) {
-            return Err(e);
-        }
-        if failed {
-            let why = walk
-                .findings
-                .iter()
-                .find(|f| f.code == codes::DECRYPTION_FAILED)
-                .map(|f| f.message.clone())
-                .unwrap_or_default();
-            let no_key = keys.smime_signers.is_empty()
-                && keys.pgp_secret.is_empty()
-                && keys.pgp_agent_certs.is_empty()
-                || why.contains("no key")
-                || why.contains("not a recipient");
-            return Err(if no_key {
-                Error::NoKey("any recipient of the message".into())
-            } else {
-                Error::Crypto(format!("decryption failed: {why}"))
-            });
-        }
-        return Err(Error::Message(
-            "not an encrypted message (no S/MIME or OpenPGP encryption layer)".into(),
-        ));
-    };
-    let plain = to_crlf(&plain).into_owned();
-    let inner = Entity::part(&plain);
-    // Which header fields go on top: the protected copies if the payload has them (RFC 9788
-    // §4), else the outer message's.
-    let payload = walk.payload_header.as_deref().map(Entity::part);
-    let protected = payload
-        .as_ref()
-        .filter(|p| header_protection::mode(p, false).is_some());
-    // An mbox envelope line stays first, as procmail expects it back.
-    let mut out = to_crlf(&message[..top.start]).into_owned();
-    out.reserve(plain.len() + 2048);
-    let top_crlf = to_crlf(message);
-    let outer = Entity::message(&top_crlf).map_err(|e| Error::Message(e.to_string()))?;
-    let fields: Vec<&[u8]> = match protected {
-        Some(p) => p
-            .fields
-            .iter()
-            .filter(|f| !mime::is_structural(&f.name) && !f.name.eq_ignore_ascii_case("HP-Outer"))
-            .map(|f| &p.raw()[f.span.clone()])
-            .collect(),
-        None => outer
-            .fields
-            .iter()
-            .filter(|f| !mime::is_structural(&f.name))
-            .map(|f| &outer.raw()[f.span.clone()])
-            .collect(),
-    };
-    for f in fields {
-        out.extend_from_slice(&to_crlf(f));
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    if inner.fields.is_empty() {
-        // Inline plaintext: text without a header of its own.
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(inner.body());
-    } else if inner.content_type().mime == "multipart/signed" {
-        out.extend_from_slice(&plain);
-    } else {
-        // The decrypted entity without its injected copies and HP-Outer records.
-        for f in inner.fields.iter().filter(|f| {
-            mime::is_structural(&f.name) && !f.name.eq_ignore_ascii_case("MIME-Version")
-        }) {
-            out.extend_from_slice(&plain[f.span.clone()]);
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(inner.body());
-    }
-    Ok(to_eol(&out, eol).into_owned())
+    let plaintext = walk.plaintext.map(|p| p.into_bytes()).transpose()?;
+    Ok(plaintext.or(walk.signed_content))
 }

@@ -8,7 +8,11 @@
 //! partially signed or encrypted, which is an error for both mechanisms. Forwarded messages
 //! (`message/rfc822` parts) are someone else's and are not looked into.
 
+mod streamed;
+
 use std::cell::OnceCell;
+
+pub use streamed::Plaintext;
 
 use super::Keys;
 use super::classify::{self, BEGIN_MESSAGE, BEGIN_SIGNED, Kind};
@@ -19,6 +23,9 @@ use super::outcome::{
 use crate::mime::{ContentType, Entity, multipart};
 use crate::report::{Finding, Severity};
 use crate::{pgp, smime};
+
+/// Why an encrypted PGP/MIME part was not opened when its transfer encoding does not decode.
+const NOT_DECODED: &str = "the encrypted part does not decode";
 
 /// At most this many protection layers and MIME levels are followed; deeper is an error.
 pub const MAX_DEPTH: usize = 8;
@@ -86,7 +93,7 @@ pub struct Walk<'k> {
     /// payload root, or above the wrapper. Only their signers can vouch for its From.
     pub header_layers: usize,
     /// The plaintext of the outermost encryption layer (only when asked for: `decrypt`).
-    pub plaintext: Option<Vec<u8>>,
+    pub plaintext: Option<Plaintext>,
     /// The content the outermost detached signature covers (only when asked for).
     pub signed_content: Option<Vec<u8>>,
     /// Repeated once-only fields of the outer header and the payload header.
@@ -518,6 +525,9 @@ impl<'k> Walk<'k> {
 
     /// `application/pkcs7-mime`: what it is comes from the CMS content type.
     fn cms(&mut self, ent: &Entity<'_>, depth: usize) {
+        if let Some(body) = crate::stream::Body::of(ent.body()) {
+            return self.cms_streamed(ent, &body, depth);
+        }
         let Some(ci) = cms_bytes(ent).and_then(|d| smime::read_cms(&d)) else {
             self.error(
                 codes::CMS_MALFORMED,
@@ -556,7 +566,7 @@ impl<'k> Walk<'k> {
                         self.decrypted(
                             Mechanism::Smime,
                             o.cipher.to_owned(),
-                            o.content,
+                            Plaintext::Whole(o.content),
                             Vec::new(),
                             depth,
                         );
@@ -587,7 +597,7 @@ impl<'k> Walk<'k> {
         &mut self,
         mechanism: Mechanism,
         cipher: String,
-        plain: Vec<u8>,
+        plain: Plaintext,
         signers: Vec<Signer>,
         depth: usize,
     ) {
@@ -601,12 +611,26 @@ impl<'k> Walk<'k> {
             // covers the plaintext.
             self.push_signature(mechanism, Form::Combined, signers);
         }
+        self.content(&plain, depth);
         if self.keep_plaintext && self.plaintext.is_none() {
-            self.plaintext = Some(plain.clone());
+            self.plaintext = Some(plain);
         }
-        let child = Entity::part(&plain);
-        self.strict_fields(&child);
-        self.spine(&child, depth + 1);
+    }
+
+    /// The content of a layer: the entity it holds, one level down.
+    fn content(&mut self, plain: &Plaintext, depth: usize) {
+        let walk = |w: &mut Self, bytes: &[u8]| {
+            let child = Entity::part(bytes);
+            w.strict_fields(&child);
+            w.spine(&child, depth + 1);
+        };
+        match plain {
+            Plaintext::Whole(bytes) => walk(self, bytes),
+            Plaintext::Spooled(nested) => {
+                // A read error of the spool is handed on: no verdict then.
+                let _ = nested.judge(|bytes| walk(self, bytes));
+            }
+        }
     }
 
     /// RFC 3156 §4: `application/pgp-encrypted` (Version: 1) then the armored message.
@@ -637,11 +661,11 @@ impl<'k> Walk<'k> {
                 ),
             );
         }
+        if let Some(body) = crate::stream::Body::of(data.body()) {
+            return self.pgp_streamed(&data, &body, depth);
+        }
         let Some(armored) = data.decoded_body() else {
-            return self.failed(
-                Mechanism::OpenPgp,
-                "the encrypted part does not decode".into(),
-            );
+            return self.failed(Mechanism::OpenPgp, NOT_DECODED.into());
         };
         self.pgp_open(&armored, depth);
     }
@@ -652,7 +676,13 @@ impl<'k> Walk<'k> {
                 cipher: Some(cipher),
                 plaintext,
                 signers,
-            }) => self.decrypted(Mechanism::OpenPgp, cipher, plaintext, signers, depth),
+            }) => self.decrypted(
+                Mechanism::OpenPgp,
+                cipher,
+                Plaintext::Whole(plaintext),
+                signers,
+                depth,
+            ),
             Ok(o) => {
                 // multipart/encrypted around an OpenPGP message that is not encrypted: it
                 // crossed the network in the clear, whatever its Content-Type says.
@@ -660,7 +690,7 @@ impl<'k> Walk<'k> {
                     codes::STRUCTURE_MALFORMED,
                     "multipart/encrypted holds an OpenPGP message that is not encrypted",
                 );
-                self.unencrypted(o, depth);
+                self.unencrypted(o.signers, Plaintext::Whole(o.plaintext), depth);
             }
             Err(why) => self.failed(Mechanism::OpenPgp, why),
         }
@@ -668,17 +698,17 @@ impl<'k> Walk<'k> {
 
     /// An OpenPGP message that is signed (or a bare literal) but not encrypted: its signatures
     /// make an opaque signature layer over its content, as S/MIME signed-data does.
-    fn unencrypted(&mut self, o: pgp::Opened, depth: usize) {
-        if o.signers.is_empty() {
+    fn unencrypted(&mut self, signers: Vec<Signer>, content: Plaintext, depth: usize) {
+        if signers.is_empty() {
             return;
         }
-        let i = self.push_signature(Mechanism::OpenPgp, Form::Opaque, o.signers);
-        if self.keep_plaintext && self.signed_content.is_none() {
-            self.signed_content = Some(o.plaintext.clone());
+        let i = self.push_signature(Mechanism::OpenPgp, Form::Opaque, signers);
+        if let (true, None, Plaintext::Whole(c)) =
+            (self.keep_plaintext, &self.signed_content, &content)
+        {
+            self.signed_content = Some(c.clone());
         }
-        let child = Entity::part(&o.plaintext);
-        self.strict_fields(&child);
-        self.spine(&child, depth + 1);
+        self.content(&content, depth);
         self.settle_coverage(i);
     }
 
@@ -828,7 +858,7 @@ impl<'k> Walk<'k> {
                         self.push_signature(Mechanism::OpenPgp, Form::Combined, o.signers);
                     }
                     if self.keep_plaintext && self.plaintext.is_none() {
-                        self.plaintext = Some(o.plaintext.clone());
+                        self.plaintext = Some(Plaintext::Whole(o.plaintext.clone()));
                     }
                     // The plaintext of an inline message is text again (possibly signed).
                     if depth < MAX_DEPTH {
@@ -843,7 +873,12 @@ impl<'k> Walk<'k> {
 
 /// The DER of an S/MIME body: as the transfer encoding says, and base64 when a part that
 /// declares no encoding is not DER (many agents omit the field; DER starts with a SEQUENCE).
+/// A body left in the source (a large message) is read from there, whole: only the spine's
+/// layers are opened as they are read ([`Walk::cms_streamed`]).
 fn cms_bytes(ent: &Entity<'_>) -> Option<Vec<u8>> {
+    if let Some(body) = crate::stream::Body::of(ent.body()) {
+        return streamed::read_cms_body(ent, &body);
+    }
     match ent.decoded_body() {
         Some(d) if d.first() == Some(&0x30) => Some(d.into_owned()),
         _ => crate::mime::transfer::base64_decode(ent.body()),

@@ -9,11 +9,13 @@
 //! verdict is the engine's own (the skeleton is found with the engine's header and delimiter
 //! rules, and a test judges every message of the test corpus both ways).
 
+mod layer;
 pub mod skeleton;
 mod source;
 
+pub use layer::{Body, Nested, base64_reader};
 pub use skeleton::{Elision, Skeleton};
-pub use source::{RangeReader, Source};
+pub use source::{CHUNK, RangeReader, Source, Spool};
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -33,6 +35,9 @@ pub struct Origin {
     pub source: Source,
     /// The stretches of it left out of the skeleton, in order.
     pub elisions: Vec<Elision>,
+    /// The smallest body left out: what the skeleton of a plaintext decrypted from this
+    /// message leaves out too.
+    pub min_elide: u64,
 }
 
 impl Origin {
@@ -67,12 +72,15 @@ struct Active {
 }
 
 thread_local! {
-    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+    /// The skeletons being judged, innermost last: a message, then the plaintexts decrypted
+    /// from it into spools ([`Nested`]).
+    static ACTIVE: RefCell<Vec<Active>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with `skeleton` (the bytes of a message read as a skeleton, whose stretches
-/// `origin` says) known to the hashing functions of this thread. A read error of the source
-/// met meanwhile is the error (the verdict would otherwise rest on bytes never read).
+/// `origin` says) known to the hashing functions of this thread, besides any skeleton already
+/// known (a decrypted plaintext is judged inside its message). A read error of the source met
+/// meanwhile is the error (the verdict would otherwise rest on bytes never read).
 pub fn with_origin<T>(
     skeleton: &[u8],
     origin: Option<&Arc<Origin>>,
@@ -81,25 +89,27 @@ pub fn with_origin<T>(
     let Some(origin) = origin else {
         return Ok(f());
     };
-    struct Reset(Option<Active>);
-    impl Drop for Reset {
+    // Taken off again however `f` ends (a caught panic included).
+    struct Pop(usize);
+    impl Drop for Pop {
         fn drop(&mut self) {
-            let old = self.0.take();
-            ACTIVE.with(|a| *a.borrow_mut() = old);
+            ACTIVE.with(|a| a.borrow_mut().truncate(self.0));
         }
     }
-    let old = ACTIVE.with(|a| {
-        a.borrow_mut().replace(Active {
+    let depth = ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        a.push(Active {
             base: skeleton.as_ptr() as usize,
             len: skeleton.len(),
             origin: origin.clone(),
             failed: None,
-        })
+        });
+        a.len() - 1
     });
-    let reset = Reset(old);
+    let pop = Pop(depth);
     let out = f();
-    let failed = ACTIVE.with(|a| a.borrow_mut().as_mut().and_then(|a| a.failed.take()));
-    drop(reset);
+    let failed = ACTIVE.with(|a| a.borrow_mut().get_mut(depth).and_then(|a| a.failed.take()));
+    drop(pop);
     match failed {
         Some(e) => Err(e),
         None => Ok(out),
@@ -110,17 +120,20 @@ pub fn with_origin<T>(
 /// left-out stretch; `None` when `data` holds all its bytes itself.
 fn original(data: &[u8]) -> Option<(Arc<Origin>, Range<u64>)> {
     ACTIVE.with(|a| {
-        let a = a.borrow();
-        let a = a.as_ref()?;
-        let start = (data.as_ptr() as usize).checked_sub(a.base)?;
-        let r = start..start + data.len();
-        (r.end <= a.len && a.origin.spans(&r)).then(|| (a.origin.clone(), a.origin.source_range(r)))
+        a.borrow().iter().rev().find_map(|a| {
+            let start = (data.as_ptr() as usize).checked_sub(a.base)?;
+            let r = start..start + data.len();
+            (r.end <= a.len && a.origin.spans(&r))
+                .then(|| (a.origin.clone(), a.origin.source_range(r)))
+        })
     })
 }
 
-fn fail(e: std::io::Error) {
+/// Records a read error of a source for the innermost [`with_origin`]: whoever judges gets
+/// the error, never a verdict. (An inner one hands its error on to the outer with this.)
+pub fn fail(e: std::io::Error) {
     ACTIVE.with(|a| {
-        if let Some(a) = a.borrow_mut().as_mut() {
+        if let Some(a) = a.borrow_mut().last_mut() {
             a.failed.get_or_insert(e);
         }
     });
@@ -300,6 +313,7 @@ mod tests {
     #[test]
     fn source_ranges_take_stretches_at_their_ends() {
         let o = Origin {
+            min_elide: MIN_ELIDE,
             source: Source::spool(b"", &mut std::io::empty(), 1).unwrap(),
             elisions: vec![
                 Elision {

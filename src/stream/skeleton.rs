@@ -10,8 +10,12 @@
 //!   OpenPGP, not an octet-stream named `.p7m`, not a part of a multipart/encrypted (PGP/MIME
 //!   ciphertext); a text part only with an identity encoding, since inline OpenPGP is looked
 //!   for in text;
+//! - or is ciphertext (or opaque signed data) the engine opens from the source as it reads it
+//!   ([`super::Body`]): a CMS part ([`ContentType::is_cms`]), or the second part of a PGP/MIME
+//!   multipart/encrypted, with an identity or base64 encoding;
 //! - holds no line starting with `--` (after LF, CR or at its start): no delimiter of any
-//!   boundary and no armor line can be left out, whichever structure a reader sees;
+//!   boundary and no armor line can be left out, whichever structure a reader sees — but for
+//!   the armor lines of PGP/MIME ciphertext, which its opener reads;
 //! - is at least `min_elide` bytes.
 //!
 //! The line ending before the next delimiter stays (RFC 2046 gives it to the delimiter), so
@@ -70,13 +74,31 @@ pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton
         window: Vec::new(),
         entities: 0,
     };
-    if !b.entity(0..source.len(), 0, true, None)? {
+    if !b.entity(0..source.len(), 0, true, None, false)? {
         return Ok(None);
     }
     Ok(Some(Skeleton {
         bytes: b.out,
         elisions: b.elisions,
     }))
+}
+
+/// [`build`] for a MIME entity that is not a whole message (the plaintext of an encrypted
+/// layer): its header may be empty, as [`Entity::part`] reads it.
+pub fn build_part(source: &Source, min_elide: u64) -> std::io::Result<Skeleton> {
+    let mut b = Builder {
+        src: source,
+        out: Vec::new(),
+        elisions: Vec::new(),
+        min: min_elide,
+        window: Vec::new(),
+        entities: 0,
+    };
+    b.entity(0..source.len(), 0, false, None, false)?;
+    Ok(Skeleton {
+        bytes: b.out,
+        elisions: b.elisions,
+    })
 }
 
 struct Builder<'s> {
@@ -94,13 +116,15 @@ struct Builder<'s> {
 impl Builder<'_> {
     /// Adds the entity in `r`. False only for a top-level entity without a header.
     /// `dash` says whether a line of it starts with `--`, when a scan of its multipart found
-    /// out (else the body is scanned for it here).
+    /// out (else the body is scanned for it here). `pgp_data`: it is the ciphertext part of a
+    /// PGP/MIME multipart/encrypted.
     fn entity(
         &mut self,
         r: Range<u64>,
         depth: usize,
         message: bool,
         dash: Option<bool>,
+        pgp_data: bool,
     ) -> std::io::Result<bool> {
         self.entities += 1;
         if self.entities > MAX_ENTITIES {
@@ -155,18 +179,22 @@ impl Builder<'_> {
         if ct.mime.starts_with("multipart/") {
             match ct.param("boundary") {
                 Some(b) => {
-                    let encrypted = ct.mime == "multipart/encrypted";
+                    let encrypted = match ct.mime == "multipart/encrypted" {
+                        true => Some(ct.is_pgp_encrypted()),
+                        false => None,
+                    };
                     self.multipart(body, b, depth, encrypted)?
                 }
                 None => self.copy(body)?,
             }
         } else if ct.mime == "message/rfc822" && identity(&cte) {
-            self.entity(body, depth + 1, true, None)?;
-        } else if leaves_unread(&ct, &cte)
+            self.entity(body, depth + 1, true, None, false)?;
+        } else if (leaves_unread(&ct, &cte)
+            || (pgp_data || ct.is_cms()) && (identity(&cte) || cte == "base64"))
             && body.end - body.start >= self.min.max(1)
             && !match dash {
                 Some(d) => d,
-                None => self.has_dash_line(body.clone())?,
+                None => self.has_dash_line(body.clone(), pgp_data)?,
             }
         {
             self.elisions.push(Elision {
@@ -180,22 +208,30 @@ impl Builder<'_> {
     }
 
     /// A multipart body, split as [`multipart::split`] splits it: the text between parts as
-    /// it is, each part as an entity.
+    /// it is, each part as an entity. `encrypted`: a multipart/encrypted, and whether of
+    /// PGP/MIME.
     fn multipart(
         &mut self,
         body: Range<u64>,
         boundary: &str,
         depth: usize,
-        encrypted: bool,
+        encrypted: Option<bool>,
     ) -> std::io::Result<()> {
         match self.split(body.clone(), boundary)? {
             Some(parts) => {
                 let mut pos = body.start;
-                for p in parts {
+                for (i, p) in parts.iter().enumerate() {
                     self.copy(pos..p.range.start)?;
-                    // The parts of a multipart/encrypted are read whole, whatever their type.
-                    let dash = Some(p.dash || encrypted);
-                    self.entity(p.range.clone(), depth + 1, false, dash)?;
+                    // The parts of a multipart/encrypted are read whole, whatever their type,
+                    // but for PGP/MIME ciphertext (the second part, RFC 3156 §4), whose
+                    // opener reads it from the source; its armor lines are looked at again.
+                    let pgp_data = encrypted == Some(true) && i == 1;
+                    let dash = match (encrypted, p.dash) {
+                        _ if pgp_data => (!p.dash).then_some(false),
+                        (Some(_), _) => Some(true),
+                        (None, d) => Some(d),
+                    };
+                    self.entity(p.range.clone(), depth + 1, false, dash, pgp_data)?;
                     pos = p.range.end;
                 }
                 self.copy(pos..body.end)
@@ -304,13 +340,16 @@ impl Builder<'_> {
         }
     }
 
-    /// True when a line of `body` starts with `--` (after LF, CR, or at its start).
-    fn has_dash_line(&mut self, body: Range<u64>) -> std::io::Result<bool> {
+    /// True when a line of `body` starts with `--` (after LF, CR, or at its start); with
+    /// `armor`, but for the BEGIN and END lines of an armored OpenPGP message.
+    fn has_dash_line(&mut self, body: Range<u64>, armor: bool) -> std::io::Result<bool> {
         let window = std::mem::take(&mut self.window);
         let mut scan = Scan::new(self.src, b"--", body.clone(), window);
         let mut dash = || -> std::io::Result<bool> {
             while let Some(at) = scan.next()? {
-                if at == body.start || matches!(scan.byte(at - 1)?, b'\n' | b'\r') {
+                if (at == body.start || matches!(scan.byte(at - 1)?, b'\n' | b'\r'))
+                    && (!armor || !self.armor_line(&scan, at, body.end)?)
+                {
                     return Ok(true);
                 }
                 scan.from = at + 1;
@@ -320,6 +359,26 @@ impl Builder<'_> {
         let found = dash();
         self.window = scan.buf;
         found
+    }
+
+    /// True when the line at `at` is an armor line of an OpenPGP message (RFC 4880 §6.2),
+    /// with nothing after it but white space.
+    fn armor_line(&self, scan: &Scan<'_>, at: u64, end: u64) -> std::io::Result<bool> {
+        let line = match scan.peek(at) {
+            Some(l) => std::borrow::Cow::Borrowed(l),
+            None => match self.line(at, end)? {
+                Some(l) => std::borrow::Cow::Owned(l),
+                None => return Ok(false),
+            },
+        };
+        let armor = [
+            &b"-----BEGIN PGP MESSAGE-----"[..],
+            &b"-----END PGP MESSAGE-----"[..],
+        ];
+        Ok(armor.iter().any(|a| {
+            line.strip_prefix(*a)
+                .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
+        }))
     }
 
     /// Appends `r` of the source, read straight into the skeleton.
@@ -581,7 +640,7 @@ mod tests {
             prop_assert_eq!(restore(&s, &m), m.clone());
             let keys = crate::secure::Keys::default();
             let whole = crate::secure::verify(&m, &keys, 0).unwrap();
-            let origin = std::sync::Arc::new(super::super::Origin { source: src, elisions: s.elisions });
+            let origin = std::sync::Arc::new(super::super::Origin { source: src, elisions: s.elisions, min_elide: 0 });
             let skel = super::super::with_origin(&s.bytes, Some(&origin), || {
                 crate::secure::verify(&s.bytes, &keys, 0).unwrap()
             })
@@ -649,8 +708,7 @@ mod tests {
         for ct in [
             "text/plain\r\nContent-Transfer-Encoding: base64",
             "application/pgp-encrypted",
-            "application/octet-stream; name=\"smime.P7M\"",
-            "application/pkcs7-mime",
+            "application/pkcs7-mime\r\nContent-Transfer-Encoding: quoted-printable",
             "message/rfc822\r\nContent-Transfer-Encoding: base64",
             "image/png (c)",
             "image/png\r\nContent-Type: image/gif",
@@ -666,8 +724,56 @@ mod tests {
                  Content-Type: image/png\r\n\r\nversion\r\n--b\r\n\
                  Content-Type: application/octet-stream\r\n\r\nciphertext\r\n--b--\r\n";
         let s = skeleton_of(m.as_bytes(), 0).unwrap();
-        assert!(s.elisions.is_empty(), "parts of multipart/encrypted stay");
+        assert_eq!(
+            s.elisions.len(),
+            1,
+            "only the ciphertext of multipart/encrypted"
+        );
+        assert!(String::from_utf8_lossy(&s.bytes).contains("version"));
         let m = "From: a@example.org\r\nContent-Type: application/octet-stream\r\n\r\nzip\r\n";
         assert_eq!(skeleton_of(m.as_bytes(), 0).unwrap().elisions.len(), 1);
+    }
+
+    /// Ciphertext and opaque signed data are read by their openers from the source
+    /// (`crate::stream::Body`); armor lines may be left out with them, nothing else that
+    /// starts with `--`.
+    #[test]
+    fn ciphertext_is_left_to_its_opener() {
+        for ct in [
+            "application/octet-stream; name=\"smime.P7M\"",
+            "application/pkcs7-mime",
+            "application/x-pkcs7-mime\r\nContent-Transfer-Encoding: base64",
+        ] {
+            let m = format!("From: a@example.org\r\nContent-Type: {ct}\r\n\r\nMIAGCSqG\r\n");
+            assert_eq!(
+                skeleton_of(m.as_bytes(), 0).unwrap().elisions.len(),
+                1,
+                "{ct}"
+            );
+        }
+        let pgp = |data: &str, other: &str| {
+            format!(
+                "From: a@example.org\r\nContent-Type: multipart/encrypted; boundary=b; \
+                 protocol=\"application/pgp-encrypted\"\r\n\r\n--b\r\n\
+                 Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--b\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n{data}\r\n--b\r\n\
+                 Content-Type: text/plain\r\n\r\n{other}\r\n--b--\r\n"
+            )
+        };
+        let armored =
+            "-----BEGIN PGP MESSAGE-----\r\n\r\nhQEM\r\n=abcd\r\n-----END PGP MESSAGE-----";
+        let s = skeleton_of(pgp(armored, "x").as_bytes(), 0).unwrap();
+        assert_eq!(s.elisions.len(), 1, "the armored ciphertext only");
+        for data in [
+            "-----BEGIN PGP MESSAGE-----\r\n--c\r\n-----END PGP MESSAGE-----",
+            "-----BEGIN PGP MESSAGE----- trailing\r\n-----END PGP MESSAGE-----",
+            "-----BEGIN PGP SIGNATURE-----\r\nx",
+        ] {
+            let s = skeleton_of(pgp(data, "x").as_bytes(), 0).unwrap();
+            assert!(s.elisions.is_empty(), "{data:?}");
+        }
+        // Other protocols' parts, and parts past the second, stay.
+        let m = pgp(armored, "x").replace("application/pgp-encrypted\"", "application/x-other\"");
+        assert!(skeleton_of(m.as_bytes(), 0).unwrap().elisions.is_empty());
     }
 }

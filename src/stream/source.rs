@@ -100,6 +100,55 @@ impl Source {
     }
 }
 
+/// Bytes written to an unlinked 0600 temporary file (`$TMPDIR`), then read back as a
+/// [`Source`]: the plaintext of an encrypted layer of a large message, judged (and, for
+/// `decrypt`, copied out) from there so memory stays bounded.
+pub struct Spool {
+    file: std::io::BufWriter<std::fs::File>,
+    len: u64,
+}
+
+impl Spool {
+    /// An empty spool.
+    pub fn new() -> std::io::Result<Spool> {
+        Ok(Spool {
+            file: std::io::BufWriter::with_capacity(CHUNK, tempfile::tempfile()?),
+            len: 0,
+        })
+    }
+
+    /// The bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What was written, to be read.
+    pub fn into_source(self) -> std::io::Result<Source> {
+        let file = self.file.into_inner().map_err(|e| e.into_error())?;
+        Ok(Source {
+            file,
+            len: self.len,
+        })
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 fn changed() -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::UnexpectedEof,

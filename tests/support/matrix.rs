@@ -1191,7 +1191,16 @@ pub fn decrypt(msg: &[u8], now: &str) -> std::process::Output {
     let ka = key_args(true);
     let mut args: Vec<&str> = vec!["--now", now, "decrypt"];
     args.extend(ka.iter().map(String::as_str));
-    super::ximf(&args, msg)
+    let o = super::ximf(&args, msg);
+    let mut streamed = args.clone();
+    streamed.extend(super::AS_SKELETON);
+    let s = super::ximf(&streamed, msg);
+    assert_eq!(
+        (s.status.code(), String::from_utf8_lossy(&s.stdout)),
+        (o.status.code(), String::from_utf8_lossy(&o.stdout)),
+        "decrypted from a skeleton, the message came out otherwise"
+    );
+    o
 }
 
 // ---- rows --------------------------------------------------------------------------------

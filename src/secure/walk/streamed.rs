@@ -1,0 +1,284 @@
+//! The layers of a large message whose content was left in the source (issue 13): opened as
+//! they are read ([`crate::stream::Body`]), what they hold spooled and judged as a skeleton of
+//! its own ([`crate::stream::Nested`]), with the same findings as [`Walk`] gives a message held
+//! whole: every outcome below maps to the one the whole-message path reports.
+
+use super::{NOT_DECODED, Walk};
+use crate::mime::Entity;
+use crate::secure::codes;
+use crate::secure::outcome::{Form, Mechanism, Signer};
+use crate::stream::{Body, Nested, Spool, base64_reader};
+use crate::{pgp, smime};
+use std::io::Read;
+
+/// What an opened layer holds.
+#[derive(Debug)]
+pub enum Plaintext {
+    /// In memory.
+    Whole(Vec<u8>),
+    /// In a spool, as a skeleton (a large message).
+    Spooled(Nested),
+}
+
+impl Plaintext {
+    /// All of it in memory (for callers that need it so, never on the streaming path).
+    pub fn into_bytes(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Plaintext::Whole(b) => Ok(b),
+            Plaintext::Spooled(n) => n.origin.source.read_range(0..n.len()),
+        }
+    }
+}
+
+/// How a streamed opener failed.
+pub(crate) enum Failure {
+    /// The body is not what its type says (not CMS, not OpenPGP, not decodable).
+    Malformed,
+    /// It could not be opened: why, in one line.
+    Refused(String),
+    /// Reading the body or writing the spool failed: no verdict rests on it.
+    Io(std::io::Error),
+}
+
+impl<'k> Walk<'k> {
+    /// `application/pkcs7-mime` whose body is in the source: signed-data or enveloped data,
+    /// opened as it is read.
+    pub(super) fn cms_streamed(&mut self, ent: &Entity<'_>, body: &Body, depth: usize) {
+        let mut spool = match Spool::new() {
+            Ok(s) => s,
+            Err(e) => return crate::stream::fail(e),
+        };
+        let opened = cms_reader(ent, body).and_then(|mut r| {
+            interim_smime_open_stream(
+                &mut r,
+                self.trust(),
+                &self.keys.smime_signers,
+                self.limits.max_output,
+                &mut spool,
+            )
+        });
+        match opened {
+            Ok(smime_opened) => {
+                let Some(content) = self.nest(spool, body) else {
+                    return;
+                };
+                match smime_opened {
+                    InterimCms::Signed { signers } => {
+                        let i = self.push_signature(Mechanism::Smime, Form::Opaque, signers);
+                        self.content(&content, depth);
+                        self.settle_coverage(i);
+                    }
+                    InterimCms::Enveloped { cipher, weak } => {
+                        if weak {
+                            self.error(
+                                codes::WEAK_ALGORITHM,
+                                format!("content encrypted with {cipher}"),
+                            );
+                        }
+                        self.decrypted(Mechanism::Smime, cipher.into(), content, vec![], depth);
+                    }
+                    InterimCms::Other(oid) => self.findings.push(super::finding(
+                        codes::UNSUPPORTED_CMS_TYPE,
+                        crate::report::Severity::Warning,
+                        format!("CMS content type {oid} is not supported"),
+                    )),
+                }
+            }
+            Err(Failure::Malformed) => self.error(
+                codes::CMS_MALFORMED,
+                "application/pkcs7-mime body is not CMS",
+            ),
+            Err(Failure::Refused(why)) => {
+                let why = match self.keys.smime_signers.is_empty() {
+                    true => "the message is encrypted and no key was given".to_owned(),
+                    false => why,
+                };
+                self.failed(Mechanism::Smime, why)
+            }
+            Err(Failure::Io(e)) => crate::stream::fail(e),
+        }
+    }
+
+    /// The ciphertext part of a PGP/MIME message whose body is in the source.
+    pub(super) fn pgp_streamed(&mut self, data: &Entity<'_>, body: &Body, depth: usize) {
+        let mut spool = match Spool::new() {
+            Ok(s) => s,
+            Err(e) => return crate::stream::fail(e),
+        };
+        let base64 = match data.transfer_encoding().as_str() {
+            "base64" => true,
+            "7bit" | "8bit" | "binary" => false,
+            _ => return self.failed(Mechanism::OpenPgp, NOT_DECODED.into()),
+        };
+        let mut raw = body.reader();
+        let mut decoded;
+        let reader: &mut dyn Read = match base64 {
+            true => {
+                decoded = base64_reader(raw);
+                &mut decoded
+            }
+            false => &mut raw,
+        };
+        let opened = interim_pgp_open_stream(
+            reader,
+            &self.keys.pgp_secret,
+            self.keys.pgp_agent_keys(),
+            &self.keys.pgp_keyring,
+            self.now,
+            self.limits.max_output,
+            &mut spool,
+        );
+        match opened {
+            Ok((cipher, signers)) => {
+                let Some(content) = self.nest(spool, body) else {
+                    return;
+                };
+                match cipher {
+                    Some(c) => self.decrypted(Mechanism::OpenPgp, c, content, signers, depth),
+                    None => {
+                        self.error(
+                            codes::STRUCTURE_MALFORMED,
+                            "multipart/encrypted holds an OpenPGP message that is not encrypted",
+                        );
+                        self.unencrypted(signers, content, depth);
+                    }
+                }
+            }
+            Err(f) => {
+                if let Some(e) = f.agent {
+                    self.key_failure.get_or_insert(e);
+                }
+                match f.io {
+                    Some(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        self.failed(Mechanism::OpenPgp, NOT_DECODED.into())
+                    }
+                    Some(e) => crate::stream::fail(e),
+                    None => self.failed(Mechanism::OpenPgp, f.message),
+                }
+            }
+        }
+    }
+
+    /// The spooled content of an opened layer as a skeleton of its own; a spool that cannot
+    /// be read back is an I/O failure of the judge.
+    fn nest(&mut self, spool: Spool, body: &Body) -> Option<super::Plaintext> {
+        match spool
+            .into_source()
+            .and_then(|s| Nested::part(s, body.min_elide()))
+        {
+            Ok(n) => Some(Plaintext::Spooled(n)),
+            Err(e) => {
+                crate::stream::fail(e);
+                None
+            }
+        }
+    }
+}
+
+/// The CMS bytes of a pkcs7-mime body in the source, decoded as [`super::cms_bytes`] decodes a
+/// body held whole: by its transfer encoding, and as base64 when a body that declares none
+/// does not start as DER does.
+fn cms_reader(ent: &Entity<'_>, body: &Body) -> Result<Box<dyn Read>, Failure> {
+    let mut raw = body.reader();
+    if ent.transfer_encoding() == "base64" {
+        return Ok(Box::new(base64_reader(raw)));
+    }
+    let mut first = [0u8; 1];
+    let n = raw.read(&mut first).map_err(Failure::Io)?;
+    let head = std::io::Cursor::new(first[..n].to_vec());
+    match first[0] == 0x30 && n == 1 {
+        true => Ok(Box::new(head.chain(raw))),
+        false => Ok(Box::new(base64_reader(head.chain(raw)))),
+    }
+}
+
+/// A CMS body in the source, read whole (a CMS part below the payload, only classified).
+pub(super) fn read_cms_body(ent: &Entity<'_>, body: &Body) -> Option<Vec<u8>> {
+    let mut der = Vec::new();
+    cms_reader(ent, body).ok()?.read_to_end(&mut der).ok()?;
+    Some(der)
+}
+
+// ---- interim: the whole-message openers behind the streamed API (replaced by the streaming
+// backends) ----
+
+pub(crate) enum InterimCms {
+    Signed { signers: Vec<Signer> },
+    Enveloped { cipher: &'static str, weak: bool },
+    Other(String),
+}
+
+fn interim_smime_open_stream(
+    input: &mut dyn Read,
+    trust: &smime::Trust,
+    keys: &[smime::Credentials],
+    _max_output: u64,
+    out: &mut dyn std::io::Write,
+) -> Result<InterimCms, Failure> {
+    let mut der = Vec::new();
+    input.read_to_end(&mut der).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Failure::Malformed,
+        _ => Failure::Io(e),
+    })?;
+    let ci = smime::read_cms(&der).ok_or(Failure::Malformed)?;
+    match smime::cms_kind(&ci) {
+        smime::CmsKind::Signed => {
+            let (signers, content) = smime::verify_opaque(trust, &ci);
+            out.write_all(&content.unwrap_or_default())
+                .map_err(Failure::Io)?;
+            Ok(InterimCms::Signed { signers })
+        }
+        smime::CmsKind::Enveloped => {
+            if keys.is_empty() {
+                return Err(Failure::Refused(String::new()));
+            }
+            let o = smime::open(&ci, keys).map_err(|e| Failure::Refused(e.to_string()))?;
+            out.write_all(&o.content).map_err(Failure::Io)?;
+            Ok(InterimCms::Enveloped {
+                cipher: o.cipher,
+                weak: o.weak,
+            })
+        }
+        smime::CmsKind::Other(oid) => Ok(InterimCms::Other(oid)),
+    }
+}
+
+pub(crate) struct InterimFailure {
+    message: String,
+    agent: Option<crate::Error>,
+    io: Option<std::io::Error>,
+}
+
+fn interim_pgp_open_stream(
+    input: &mut dyn Read,
+    keys: &[sequoia_openpgp::Cert],
+    agent: Option<pgp::AgentKeys<'_>>,
+    keyring: &[sequoia_openpgp::Cert],
+    now: i64,
+    max_output: u64,
+    out: &mut dyn std::io::Write,
+) -> Result<(Option<String>, Vec<Signer>), InterimFailure> {
+    let mut data = Vec::new();
+    if let Err(e) = input.read_to_end(&mut data) {
+        return Err(InterimFailure {
+            message: String::new(),
+            agent: None,
+            io: Some(e),
+        });
+    }
+    match pgp::open_with(&data, keys, agent, keyring, now, max_output) {
+        Ok(o) => {
+            out.write_all(&o.plaintext).map_err(|e| InterimFailure {
+                message: String::new(),
+                agent: None,
+                io: Some(e),
+            })?;
+            Ok((o.cipher, o.signers))
+        }
+        Err(f) => Err(InterimFailure {
+            message: f.message,
+            agent: f.agent,
+            io: None,
+        }),
+    }
+}
