@@ -133,6 +133,7 @@ pub fn run_decrypt(args: DecryptArgs, ctx: &Ctx) -> Result<Outcome> {
         source,
         elisions: skeleton.elisions,
         min_elide,
+        digests: skeleton.digests,
     });
     decrypt(&skeleton.bytes, Some(&origin))
 }

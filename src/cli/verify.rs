@@ -287,6 +287,7 @@ impl Run<'_> {
             source,
             elisions: skeleton.elisions,
             min_elide,
+            digests: skeleton.digests,
         });
         let message = match Message::from_skeleton(skeleton.bytes, origin.clone()) {
             Ok(m) => m,

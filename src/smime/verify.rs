@@ -145,6 +145,12 @@ pub(crate) fn parse_content_info(data: &[u8]) -> Option<ContentInfo> {
 pub(crate) use crate::stream::feed_crlf as feed_canonical;
 
 fn content_digest(md: MessageDigest, content: &Signed<'_>) -> Option<Vec<u8>> {
+    if let Signed::Detached(d) = content {
+        // A large message's digest may have been taken as its structure was read.
+        if let Some(v) = crate::stream::precomputed_crlf(d, md.type_()) {
+            return Some(v);
+        }
+    }
     let mut h = Hasher::new(md).ok()?;
     match content {
         Signed::Detached(d) => feed_canonical(d, |c| h.update(c)).ok()?,

@@ -141,6 +141,7 @@ impl Nested {
                 source,
                 elisions: s.elisions,
                 min_elide,
+                digests: s.digests,
             }),
         })
     }

@@ -12,10 +12,12 @@
 mod layer;
 pub mod skeleton;
 mod source;
+mod tap;
 
 pub use layer::{Body, Nested, base64_reader};
 pub use skeleton::{Elision, Skeleton};
 pub use source::{CHUNK, RangeReader, Source, Spool};
+pub use tap::Digest;
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -38,6 +40,8 @@ pub struct Origin {
     /// The smallest body left out: what the skeleton of a plaintext decrypted from this
     /// message leaves out too.
     pub min_elide: u64,
+    /// Digests of signed content taken as the skeleton was read.
+    pub digests: Vec<Digest>,
 }
 
 impl Origin {
@@ -163,6 +167,18 @@ pub fn feed_crlf<E>(data: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> R
             Ok(())
         }
     }
+}
+
+/// The digest (algorithm `nid`) of `data` canonicalized as [`feed_crlf`] feeds it, when it is
+/// a slice of the active skeleton whose digest was taken as the skeleton was read: the one
+/// read of a large signed message then serves both its structure and its hash.
+pub fn precomputed_crlf(data: &[u8], nid: openssl::nid::Nid) -> Option<Vec<u8>> {
+    let (origin, range) = original(data)?;
+    origin
+        .digests
+        .iter()
+        .find(|d| d.range == range && d.nid == nid)
+        .map(|d| d.value.clone())
 }
 
 /// Feeds `data` to `f` as it is, in chunks; a slice of a skeleton is fed from the source.
@@ -314,6 +330,7 @@ mod tests {
     fn source_ranges_take_stretches_at_their_ends() {
         let o = Origin {
             min_elide: MIN_ELIDE,
+            digests: Vec::new(),
             source: Source::spool(b"", &mut std::io::empty(), 1).unwrap(),
             elisions: vec![
                 Elision {

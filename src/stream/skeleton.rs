@@ -25,6 +25,7 @@
 //! [`MAX_DEPTH`]) is kept as it is: always the engine's own verdict, at the cost of memory.
 
 use super::Source;
+use super::tap::{Digest, Tap, micalg_digest};
 use crate::mime::{ContentType, Entity, multipart};
 use std::ops::Range;
 
@@ -60,6 +61,8 @@ pub struct Skeleton {
     pub bytes: Vec<u8>,
     /// The stretches left out, in order.
     pub elisions: Vec<Elision>,
+    /// Digests of signed content taken while its structure was read ([`super::tap`]).
+    pub digests: Vec<Digest>,
 }
 
 /// Builds the skeleton of the message in `source`, leaving out leaf bodies of at least
@@ -73,6 +76,7 @@ pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton
         min: min_elide,
         window: Vec::new(),
         entities: 0,
+        digests: Vec::new(),
     };
     if !b.entity(0..source.len(), 0, true, None, false)? {
         return Ok(None);
@@ -80,6 +84,7 @@ pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton
     Ok(Some(Skeleton {
         bytes: b.out,
         elisions: b.elisions,
+        digests: b.digests,
     }))
 }
 
@@ -93,11 +98,13 @@ pub fn build_part(source: &Source, min_elide: u64) -> std::io::Result<Skeleton> 
         min: min_elide,
         window: Vec::new(),
         entities: 0,
+        digests: Vec::new(),
     };
     b.entity(0..source.len(), 0, false, None, false)?;
     Ok(Skeleton {
         bytes: b.out,
         elisions: b.elisions,
+        digests: b.digests,
     })
 }
 
@@ -111,6 +118,7 @@ struct Builder<'s> {
     window: Vec<u8>,
     /// Entities followed so far.
     entities: usize,
+    digests: Vec<Digest>,
 }
 
 impl Builder<'_> {
@@ -183,7 +191,14 @@ impl Builder<'_> {
                         true => Some(ct.is_pgp_encrypted()),
                         false => None,
                     };
-                    self.multipart(body, b, depth, encrypted)?
+                    // S/MIME signed content is hashed as its structure is read.
+                    let smime = ct.mime == "multipart/signed"
+                        && matches!(
+                            ct.protocol().as_deref(),
+                            Some("application/pkcs7-signature" | "application/x-pkcs7-signature")
+                        );
+                    let tap = ct.param("micalg").filter(|_| smime).and_then(micalg_digest);
+                    self.multipart(body, b, depth, encrypted, tap)?
                 }
                 None => self.copy(body)?,
             }
@@ -216,8 +231,9 @@ impl Builder<'_> {
         boundary: &str,
         depth: usize,
         encrypted: Option<bool>,
+        tap: Option<openssl::hash::MessageDigest>,
     ) -> std::io::Result<()> {
-        match self.split(body.clone(), boundary)? {
+        match self.split(body.clone(), boundary, tap)? {
             Some(parts) => {
                 let mut pos = body.start;
                 for (i, p) in parts.iter().enumerate() {
@@ -244,14 +260,22 @@ impl Builder<'_> {
     /// a line in it starts with `--`; `None` where that cannot be followed here (a bad
     /// boundary, an over-long delimiter line). One scan finds both: every delimiter line is a
     /// line that starts with `--`.
-    fn split(&mut self, body: Range<u64>, boundary: &str) -> std::io::Result<Option<Vec<Part>>> {
+    /// With `tap`, the first part is hashed as it is read ([`super::tap`]).
+    fn split(
+        &mut self,
+        body: Range<u64>,
+        boundary: &str,
+        tap: Option<openssl::hash::MessageDigest>,
+    ) -> std::io::Result<Option<Vec<Part>>> {
         if boundary.is_empty() || boundary.len() > 70 {
             return Ok(None);
         }
         let window = std::mem::take(&mut self.window);
         let mut scan = Scan::new(self.src, b"--", body.clone(), window);
+        scan.tap = tap.map(Tap::new);
         let found = self.split_with(&mut scan, body, boundary);
         self.window = scan.buf;
+        self.digests.extend(scan.digest);
         found
     }
 
@@ -303,6 +327,10 @@ impl Builder<'_> {
                         end -= 1;
                     }
                 }
+                if let Some(mut t) = scan.tap.take() {
+                    t.see(&scan.buf[..scan.n], scan.win, at);
+                    scan.digest = t.finish(end.max(s));
+                }
                 parts.push(Part {
                     range: s..end.max(s),
                     dash,
@@ -310,6 +338,9 @@ impl Builder<'_> {
             }
             if close {
                 return Ok(Some(parts));
+            }
+            if let (None, Some(t)) = (start, scan.tap.as_mut()) {
+                t.begin(line_end);
             }
             start = Some(line_end);
             dash = false;
@@ -404,6 +435,9 @@ struct Scan<'s> {
     /// Where the next search starts, and where the range ends.
     from: u64,
     end: u64,
+    /// Sees every window before it is replaced, and what it yielded.
+    tap: Option<Tap>,
+    digest: Option<Digest>,
 }
 
 impl<'s> Scan<'s> {
@@ -417,6 +451,8 @@ impl<'s> Scan<'s> {
             n: 0,
             from: r.start,
             end: r.end,
+            tap: None,
+            digest: None,
         }
     }
 
@@ -440,6 +476,9 @@ impl<'s> Scan<'s> {
             let start = self.from.max(wend.saturating_sub(overlap));
             if start >= self.end {
                 return Ok(None);
+            }
+            if let Some(t) = self.tap.as_mut() {
+                t.see(&self.buf[..self.n], self.win, wend);
             }
             let n =
                 usize::try_from(self.end - start).map_or(self.buf.len(), |n| n.min(self.buf.len()));
@@ -586,7 +625,7 @@ mod tests {
     ];
     const MULTI: &[&str] = &[
         "multipart/mixed",
-        "multipart/signed; protocol=\"application/pkcs7-signature\"",
+        "multipart/signed; micalg=sha-256; protocol=\"application/pkcs7-signature\"",
         "multipart/signed; protocol=\"application/pgp-signature\"",
         "multipart/encrypted; protocol=\"application/pgp-encrypted\"",
         "multipart/alternative",
@@ -638,9 +677,15 @@ mod tests {
             let src = Source::spool(&m, &mut std::io::empty(), u64::MAX - 1).unwrap();
             let s = build(&src, 0).unwrap().unwrap();
             prop_assert_eq!(restore(&s, &m), m.clone());
+            for d in &s.digests {
+                let part = &m[d.range.start as usize..d.range.end as usize];
+                let want = crate::message::eol::to_crlf(part);
+                let md = openssl::hash::MessageDigest::from_nid(d.nid).unwrap();
+                prop_assert_eq!(&d.value, &openssl::hash::hash(md, &want).unwrap().to_vec());
+            }
             let keys = crate::secure::Keys::default();
             let whole = crate::secure::verify(&m, &keys, 0).unwrap();
-            let origin = std::sync::Arc::new(super::super::Origin { source: src, elisions: s.elisions, min_elide: 0 });
+            let origin = std::sync::Arc::new(super::super::Origin { source: src, elisions: s.elisions, min_elide: 0, digests: s.digests });
             let skel = super::super::with_origin(&s.bytes, Some(&origin), || {
                 crate::secure::verify(&s.bytes, &keys, 0).unwrap()
             })
