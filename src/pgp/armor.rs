@@ -379,6 +379,7 @@ impl Dearmor {
 const MIN_SEIPD1_CIPHERTEXT: u64 = 16 + 2 + 22;
 
 /// Checks the packet framing of a binary OpenPGP message: [`Framing`] fed the whole of it.
+#[cfg(test)]
 pub(crate) fn check_framing(data: &[u8]) -> Result<()> {
     let mut f = Framing::default();
     f.feed(data)?;

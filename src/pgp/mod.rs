@@ -32,6 +32,7 @@ mod encrypt;
 pub(crate) mod keys;
 mod policy;
 mod sign;
+pub(crate) mod stream_open;
 mod verify;
 
 pub(crate) use agent::AgentKeys;
