@@ -1,5 +1,7 @@
 //! Strict ASCII armor (RFC 9580 §6.2) decoding, and an OpenPGP packet framing check, both
-//! written so that no input makes them panic.
+//! written so that no input makes them panic, and both fed in pieces of any size in bounded
+//! memory ([`Dearmor`], [`Framing`]) so that a message is checked as it streams
+//! (crate::pgp::stream_open); [`dearmor`] feeds a whole buffer at once.
 //!
 //! Why not Sequoia's armor reader: on a character outside the base64 alphabet (one `*` in the
 //! middle of a PGP/MIME part) it hands the packet parser the octets decoded so far as if the
@@ -7,9 +9,10 @@
 //! parser then sees a truncated message, and a truncated SEIPD v1 packet with 18 to 39 octets of
 //! ciphertext makes sequoia-openpgp 2.4.2 panic (`src/parse.rs:6367`,
 //! `reader.data_consume_hard(bl + 2).unwrap()` in `PacketParser::decrypt_`, which needs the
-//! quick-check octets *and* the 22-octet MDC reserve to be present). [`dearmor`] refuses
-//! corrupted armor before Sequoia sees it; [`check_framing`] refuses truncated packets and
-//! SEIPD v1 packets too short for that `unwrap`, armored or not.
+//! quick-check octets *and* the 22-octet MDC reserve to be present). [`Dearmor`] refuses
+//! corrupted armor at the line where it is, so the parser gets an error there instead of an
+//! end; [`Framing`] refuses truncated packets and SEIPD v1 packets too short for that
+//! `unwrap`, armored or not, before their last octets are handed on.
 
 use crate::{Error, Result};
 

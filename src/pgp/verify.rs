@@ -641,7 +641,7 @@ pub fn open(
 pub(crate) struct OpenFailure {
     pub message: String,
     pub agent: Option<crate::Error>,
-    // Only the streamed `decrypt` reads it; open_with's memory never fails.
+    // Read by the caller of open_stream; open_with reads and writes memory, which never fails.
     #[cfg_attr(
         not(test),
         expect(
