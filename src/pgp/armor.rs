@@ -1,5 +1,7 @@
 //! Strict ASCII armor (RFC 9580 §6.2) decoding, and an OpenPGP packet framing check, both
-//! written so that no input makes them panic.
+//! written so that no input makes them panic, and both fed in pieces of any size in bounded
+//! memory ([`Dearmor`], [`Framing`]) so that a message is checked as it streams
+//! (crate::pgp::stream_open); [`dearmor`] feeds a whole buffer at once.
 //!
 //! Why not Sequoia's armor reader: on a character outside the base64 alphabet (one `*` in the
 //! middle of a PGP/MIME part) it hands the packet parser the octets decoded so far as if the
@@ -7,16 +9,55 @@
 //! parser then sees a truncated message, and a truncated SEIPD v1 packet with 18 to 39 octets of
 //! ciphertext makes sequoia-openpgp 2.4.2 panic (`src/parse.rs:6367`,
 //! `reader.data_consume_hard(bl + 2).unwrap()` in `PacketParser::decrypt_`, which needs the
-//! quick-check octets *and* the 22-octet MDC reserve to be present). [`dearmor`] refuses
-//! corrupted armor before Sequoia sees it; [`check_framing`] refuses truncated packets and
-//! SEIPD v1 packets too short for that `unwrap`, armored or not.
-
-// Until src/pgp/verify.rs calls these (see the module doc); remove with the first caller.
+//! quick-check octets *and* the 22-octet MDC reserve to be present). [`Dearmor`] refuses
+//! corrupted armor at the line where it is, so the parser gets an error there instead of an
+//! end; [`Framing`] refuses truncated packets and SEIPD v1 packets too short for that
+//! `unwrap`, armored or not, before their last octets are handed on.
 
 use crate::{Error, Result};
 
 /// Decodes ASCII armor strictly; binary OpenPGP data (first octet with bit 7 set) is returned
-/// unchanged.
+/// unchanged. The rules are those of [`Dearmor`], fed the whole input at once.
+pub(crate) fn dearmor(data: &[u8]) -> Result<Vec<u8>> {
+    match data.first() {
+        None => return Err(bad("no OpenPGP data")),
+        Some(b) if b & 0x80 != 0 => return Ok(data.to_vec()),
+        Some(_) => {}
+    }
+    let mut d = Dearmor::new();
+    let mut out = Vec::with_capacity(data.len() / 4 * 3);
+    d.feed(data, &mut out)?;
+    d.finish(&mut out)?;
+    Ok(out)
+}
+
+/// The longest armor line, trailing blanks aside, that is not a base64 line. A BEGIN, END or
+/// header line past it is refused, so that a [`Dearmor`] holds at most this much of a line
+/// whatever it is fed; base64 lines of any length are decoded as they come (RFC 9580 §6.2 says
+/// 76 characters, but a one-line body is no reason to refuse a message).
+const LINE_CAP: usize = 4096;
+
+/// Base64 symbols held after a `=` (padding can only end the body): past this many the body is
+/// refused instead of held.
+const PAD_CAP: usize = 1024;
+
+/// Undecoded base64 symbols gathered before they are decoded in one call.
+const BATCH: usize = 16 * 1024;
+
+/// Where a [`Dearmor`] is in the armor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Blank lines before the BEGIN line.
+    Lead,
+    Headers,
+    Body,
+    /// After the END line: blank lines only.
+    Trail,
+}
+
+/// A strict ASCII armor decoder (RFC 9580 §6.2) fed in pieces of any size, holding at most a
+/// line of [`LINE_CAP`] octets and a few base64 symbols, so that a message of any size is
+/// decoded in bounded memory; [`Dearmor::finish`] gives the verdict on the whole.
 ///
 /// Accepted: optional blank lines, `-----BEGIN PGP <KIND>-----`, armor headers (`Key: Value`),
 /// one blank line, base64 lines (the base64 alphabet, spaces and tabs only; `=` padding at the
@@ -24,229 +65,542 @@ use crate::{Error, Result};
 /// kind, and trailing whitespace only. LF or CRLF line ends; trailing blanks on a line ignored.
 /// A cleartext signed message (`BEGIN PGP SIGNED MESSAGE`) is not armor and is refused.
 ///
-/// Anything else is an [`Error::Message`] naming the line: this never panics.
-pub(crate) fn dearmor(data: &[u8]) -> Result<Vec<u8>> {
-    match data.first() {
-        None => return Err(bad("no OpenPGP data")),
-        Some(b) if b & 0x80 != 0 => return Ok(data.to_vec()),
-        Some(_) => {}
+/// Anything else is an [`Error::Message`] naming the line: this never panics. Decoded octets
+/// come out before the END line and the checksum are seen; whoever reads them must wait for
+/// `finish` before trusting any of them.
+#[derive(Debug)]
+pub(crate) struct Dearmor {
+    part: Part,
+    /// The number of the current line, from 1.
+    line_no: usize,
+    /// The current line, when the octets fed so far did not end it.
+    partial: Vec<u8>,
+    /// A run of trailing blanks in `partial` was cut to one octet at this offset to stay under
+    /// [`LINE_CAP`]: if more than blanks follow, the line is longer than the cap.
+    squeezed: Option<usize>,
+    /// A base64 line too long to hold is being decoded as it comes; true once a CR was seen
+    /// in it (an error if anything but blanks follows).
+    long: Option<bool>,
+    kind: Vec<u8>,
+    crc: Option<[u8; 4]>,
+    /// Base64 symbols not decoded yet: a partial quad, or everything from the first `=` on.
+    symbols: Vec<u8>,
+    /// Where the first `=` is in `symbols`.
+    pad: Option<usize>,
+    /// Symbols decoded so far, so that a base64 error names its offset in the whole body.
+    consumed: usize,
+    decoded: u64,
+    sum: u32,
+}
+
+impl Dearmor {
+    pub(crate) fn new() -> Self {
+        Dearmor {
+            part: Part::Lead,
+            line_no: 1,
+            partial: Vec::new(),
+            squeezed: None,
+            long: None,
+            kind: Vec::new(),
+            crc: None,
+            symbols: Vec::new(),
+            pad: None,
+            consumed: 0,
+            decoded: 0,
+            sum: CRC24_INIT,
+        }
     }
-    let mut lines = data
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, trim_end(l)));
 
-    // Blank lines, then the BEGIN line.
-    let kind = loop {
-        let Some((n, line)) = lines.next() else {
-            return Err(bad("no ASCII armor BEGIN line"));
-        };
-        if line.is_empty() {
-            continue;
+    /// Decodes what it can of `data`, appending the octets to `out`.
+    pub(crate) fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        while !data.is_empty() {
+            let nl = data.iter().position(|&b| b == b'\n');
+            let (piece, rest) = match nl {
+                Some(i) => (&data[..i], &data[i + 1..]),
+                None => (data, &data[data.len()..]),
+            };
+            data = rest;
+            if let Some(mut cr) = self.long {
+                self.body_bytes(piece, &mut cr, out)?;
+                self.long = Some(cr);
+                if nl.is_some() {
+                    self.long = None;
+                    self.line_no += 1;
+                }
+                continue;
+            }
+            if nl.is_none() {
+                self.partial.extend_from_slice(piece);
+                if self.partial.len() > LINE_CAP {
+                    self.overflow(out)?;
+                }
+                continue;
+            }
+            if self.partial.is_empty() {
+                self.line(piece, out)?;
+            } else {
+                let mut l = std::mem::take(&mut self.partial);
+                l.extend_from_slice(piece);
+                self.line(&l, out)?;
+                l.clear();
+                self.partial = l;
+            }
+            self.line_no += 1;
         }
-        let kind = line
-            .strip_prefix(b"-----BEGIN PGP ")
-            .and_then(|l| l.strip_suffix(b"-----"))
-            .filter(|k| valid_kind(k))
-            .ok_or_else(|| bad_line(n, "not an ASCII armor BEGIN line"))?;
-        if kind == b"SIGNED MESSAGE" {
-            return Err(bad_line(n, "a cleartext signed message is not ASCII armor"));
-        }
-        break kind;
-    };
-
-    // Armor headers up to the blank line.
-    loop {
-        let Some((n, line)) = lines.next() else {
-            return Err(bad("ASCII armor ends in its header"));
-        };
-        if line.is_empty() {
-            break;
-        }
-        if !valid_header(line) {
-            return Err(bad_line(
-                n,
-                "not an armor header (or the blank line after the BEGIN line is missing)",
-            ));
-        }
+        self.flush(out)
     }
 
-    // Base64 lines, the optional checksum, the END line.
-    let mut b64 = Vec::with_capacity(data.len());
-    let mut crc: Option<&[u8]> = None;
-    loop {
-        let Some((n, line)) = lines.next() else {
-            return Err(bad("ASCII armor without its END line"));
-        };
-        if line.is_empty() {
-            continue;
+    /// Ends the input: the last line, the structure, the rest of the base64 and the checksum.
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        if self.long.take().is_none() && !self.partial.is_empty() {
+            let l = std::mem::take(&mut self.partial);
+            self.line(&l, out)?;
         }
-        if line.starts_with(b"-----") {
-            let end = line
-                .strip_prefix(b"-----END PGP ")
-                .and_then(|l| l.strip_suffix(b"-----"));
-            if end != Some(kind) {
-                return Err(bad_line(
-                    n,
-                    &format!(
-                        "expected -----END PGP {}-----",
-                        String::from_utf8_lossy(kind)
-                    ),
+        match self.part {
+            Part::Lead => return Err(bad("no ASCII armor BEGIN line")),
+            Part::Headers => return Err(bad("ASCII armor ends in its header")),
+            Part::Body => return Err(bad("ASCII armor without its END line")),
+            Part::Trail => {}
+        }
+        self.flush(out)?;
+        let start = out.len();
+        B64.decode_vec(&self.symbols, out)
+            .map_err(|e| bad(&format!("bad base64 in the armor body: {}", self.at(e))))?;
+        self.got(&out[start..]);
+        self.symbols.clear();
+        if self.decoded == 0 {
+            return Err(bad("empty ASCII armor body"));
+        }
+        if let Some(sum) = self.crc {
+            let want = B64
+                .decode(sum)
+                .map_err(|e| bad(&format!("bad armor checksum: {e}")))?;
+            let got = (self.sum & 0x00ff_ffff).to_be_bytes();
+            if want.as_slice() != &got[1..] {
+                return Err(bad(
+                    "armor checksum mismatch: the armored data is corrupted",
                 ));
             }
-            break;
         }
-        if crc.is_some() {
-            return Err(bad_line(n, "data after the armor checksum"));
-        }
-        if let [b'=', sum @ ..] = line
-            && sum.len() == 4
-            && sum.iter().all(|&b| is_b64(b) && b != b'=')
-        {
-            crc = Some(sum);
-            continue;
-        }
-        if let Some(&c) = line
-            .iter()
-            .find(|&&b| !is_b64(b) && b != b' ' && b != b'\t')
-        {
-            return Err(bad_line(n, &format!("{} is not base64", describe(c))));
-        }
-        b64.extend(line.iter().filter(|&&b| b != b' ' && b != b'\t'));
-    }
-    if let Some((n, _)) = lines.find(|(_, l)| !l.is_empty()) {
-        return Err(bad_line(n, "data after the armor END line"));
+        Ok(())
     }
 
-    let decoded = B64
-        .decode(&b64)
-        .map_err(|e| bad(&format!("bad base64 in the armor body: {e}")))?;
-    if decoded.is_empty() {
-        return Err(bad("empty ASCII armor body"));
+    /// One whole line, without its LF.
+    fn line(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let n = self.line_no;
+        let line = trim_end(raw);
+        // Longer than the cap, counting a squeezed run that more than blanks followed.
+        let long = line.len() > LINE_CAP || self.squeezed.take().is_some_and(|c| line.len() > c);
+        match self.part {
+            Part::Lead => {
+                if line.is_empty() {
+                    return Ok(());
+                }
+                let kind = line
+                    .strip_prefix(b"-----BEGIN PGP ")
+                    .and_then(|l| l.strip_suffix(b"-----"))
+                    .filter(|k| !long && valid_kind(k))
+                    .ok_or_else(|| bad_line(n, "not an ASCII armor BEGIN line"))?;
+                if kind == b"SIGNED MESSAGE" {
+                    return Err(bad_line(n, "a cleartext signed message is not ASCII armor"));
+                }
+                self.kind = kind.to_vec();
+                self.part = Part::Headers;
+            }
+            Part::Headers => {
+                if line.is_empty() {
+                    self.part = Part::Body;
+                } else if long {
+                    return Err(bad_line(
+                        n,
+                        &format!("armor header longer than {LINE_CAP} octets"),
+                    ));
+                } else if !valid_header(line) {
+                    return Err(bad_line(
+                        n,
+                        "not an armor header (or the blank line after the BEGIN line is missing)",
+                    ));
+                }
+            }
+            Part::Body => {
+                if line.is_empty() {
+                    return Ok(());
+                }
+                if line.starts_with(b"-----") {
+                    let end = line
+                        .strip_prefix(b"-----END PGP ")
+                        .and_then(|l| l.strip_suffix(b"-----"));
+                    if long || end != Some(self.kind.as_slice()) {
+                        return Err(self.no_end(n));
+                    }
+                    self.part = Part::Trail;
+                    return Ok(());
+                }
+                if self.crc.is_some() {
+                    return Err(bad_line(n, "data after the armor checksum"));
+                }
+                if let [b'=', sum @ ..] = line
+                    && let Ok(sum) = <[u8; 4]>::try_from(sum)
+                    && sum.iter().all(|&b| is_b64(b) && b != b'=')
+                {
+                    self.crc = Some(sum);
+                    return Ok(());
+                }
+                self.body_bytes(line, &mut false, out)?;
+            }
+            Part::Trail => {
+                if !line.is_empty() {
+                    return Err(bad_line(n, "data after the armor END line"));
+                }
+            }
+        }
+        Ok(())
     }
-    if let Some(sum) = crc {
-        let want = B64
-            .decode(sum)
-            .map_err(|e| bad(&format!("bad armor checksum: {e}")))?;
-        let got = crc24(&decoded).to_be_bytes();
-        if want.as_slice() != &got[1..] {
-            return Err(bad(
-                "armor checksum mismatch: the armored data is corrupted",
-            ));
+
+    /// `partial` grew past [`LINE_CAP`] without a line end.
+    fn overflow(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let n = self.line_no;
+        let c = trim_end(&self.partial).len();
+        let content = &self.partial[..c];
+        // Not a CRC line (`=XXXX`) nor an END line: a base64 line, decoded from here on as
+        // it comes.
+        if self.part == Part::Body && c > 5 && !content.starts_with(b"-----") {
+            if self.crc.is_some() {
+                return Err(bad_line(n, "data after the armor checksum"));
+            }
+            let l = std::mem::take(&mut self.partial);
+            let mut cr = false;
+            self.body_bytes(&l, &mut cr, out)?;
+            self.long = Some(cr);
+            self.squeezed = None;
+            return Ok(());
+        }
+        if self.part == Part::Trail && c > 0 {
+            return Err(bad_line(n, "data after the armor END line"));
+        }
+        if c > LINE_CAP {
+            return Err(match self.part {
+                Part::Lead => bad_line(n, "not an ASCII armor BEGIN line"),
+                Part::Headers => {
+                    bad_line(n, &format!("armor header longer than {LINE_CAP} octets"))
+                }
+                _ => self.no_end(n),
+            });
+        }
+        // A long run of trailing blanks: one octet stands for it (a CR if it has one, which
+        // is all the base64 and header checks need to know of it).
+        let keep = if self.partial[c..].contains(&b'\r') {
+            b'\r'
+        } else {
+            self.partial[c]
+        };
+        self.partial.truncate(c);
+        self.partial.push(keep);
+        self.squeezed = Some(c);
+        Ok(())
+    }
+
+    fn no_end(&self, n: usize) -> Error {
+        bad_line(
+            n,
+            &format!(
+                "expected -----END PGP {}-----",
+                String::from_utf8_lossy(&self.kind)
+            ),
+        )
+    }
+
+    /// Checks and gathers the base64 symbols of (a piece of) a body line. `cr`: a CR was seen
+    /// on the line, an error once anything but blanks follows it (a trailing CR ends the line).
+    fn body_bytes(&mut self, bytes: &[u8], cr: &mut bool, out: &mut Vec<u8>) -> Result<()> {
+        let n = self.line_no;
+        for &b in bytes {
+            match b {
+                b' ' | b'\t' => {}
+                b'\r' => *cr = true,
+                _ if *cr => {
+                    return Err(bad_line(n, &format!("{} is not base64", describe(b'\r'))));
+                }
+                _ if !is_b64(b) => {
+                    return Err(bad_line(n, &format!("{} is not base64", describe(b))));
+                }
+                _ => {
+                    if b == b'=' && self.pad.is_none() {
+                        self.pad = Some(self.symbols.len());
+                    }
+                    self.symbols.push(b);
+                }
+            }
+        }
+        if self.pad.is_some_and(|p| self.symbols.len() - p > PAD_CAP) {
+            return Err(bad("bad base64 in the armor body: data after the padding"));
+        }
+        if self.symbols.len() >= BATCH {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the whole quads before any `=`.
+    fn flush(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let k = self.pad.unwrap_or(self.symbols.len()) / 4 * 4;
+        if k == 0 {
+            return Ok(());
+        }
+        let start = out.len();
+        B64.decode_vec(&self.symbols[..k], out)
+            .map_err(|e| bad(&format!("bad base64 in the armor body: {}", self.at(e))))?;
+        self.got(&out[start..]);
+        self.symbols.drain(..k);
+        self.pad = self.pad.map(|p| p - k);
+        self.consumed += k;
+        Ok(())
+    }
+
+    fn got(&mut self, octets: &[u8]) {
+        self.sum = crc24_update(self.sum, octets);
+        self.decoded += octets.len() as u64;
+    }
+
+    /// A decoding error of the held symbols, with offsets in the whole body.
+    fn at(&self, e: base64::DecodeError) -> base64::DecodeError {
+        use base64::DecodeError as D;
+        let base = self.consumed;
+        match e {
+            D::InvalidByte(i, b) => D::InvalidByte(base + i, b),
+            D::InvalidLength(l) => D::InvalidLength(base + l),
+            D::InvalidLastSymbol(i, b) => D::InvalidLastSymbol(base + i, b),
+            D::InvalidPadding => D::InvalidPadding,
         }
     }
-    Ok(decoded)
 }
 
 /// The smallest SEIPD v1 ciphertext Sequoia can start decrypting without panicking: the largest
 /// block size (16), the two quick-check octets, and the MDC packet (22 octets) it keeps in
 /// reserve. No valid message is shorter: with 8-octet blocks, 10 + an empty literal data packet
 /// (8) + the MDC (22) is 40 too.
-const MIN_SEIPD1_CIPHERTEXT: usize = 16 + 2 + 22;
+const MIN_SEIPD1_CIPHERTEXT: u64 = 16 + 2 + 22;
 
-/// Checks the packet framing of a binary OpenPGP message (RFC 9580 §4.2): every top-level
-/// packet (new or legacy format, partial body lengths included) is complete, and every SEIPD v1
-/// packet carries at least [`MIN_SEIPD1_CIPHERTEXT`] octets of ciphertext.
+/// Checks the packet framing of a binary OpenPGP message: [`Framing`] fed the whole of it.
+#[cfg(test)]
+pub(crate) fn check_framing(data: &[u8]) -> Result<()> {
+    let mut f = Framing::default();
+    f.feed(data)?;
+    f.finish()
+}
+
+/// A top-level packet being framed.
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    /// The octet offset of its CTB.
+    start: u64,
+    tag: u8,
+    /// Body octets seen so far.
+    total: u64,
+    /// The first body octet (a SEIPD's version).
+    first: Option<u8>,
+}
+
+#[derive(Debug, Default)]
+enum Frame {
+    /// Between packets.
+    #[default]
+    Boundary,
+    /// In a length: after the CTB, or between the chunks of partial body lengths. `legacy`:
+    /// the number of length octets a legacy CTB gave; `None` for the new format.
+    Length {
+        packet: Packet,
+        legacy: Option<usize>,
+        octets: [u8; 5],
+        have: usize,
+    },
+    /// In a chunk of `left` octets; `more`: a partial body length, another length follows.
+    Body {
+        packet: Packet,
+        left: u64,
+        more: bool,
+    },
+    /// A legacy packet of indeterminate length: the rest of the data.
+    Rest { packet: Packet },
+}
+
+/// Checks the packet framing of a binary OpenPGP message (RFC 9580 §4.2) fed in pieces, in
+/// constant memory: every top-level packet (new or legacy format, partial body lengths
+/// included) is complete, and every SEIPD v1 packet carries at least [`MIN_SEIPD1_CIPHERTEXT`]
+/// octets of ciphertext. A packet is judged once its last octet is fed;
+/// [`Framing::finish`] refuses data that ends inside one.
 ///
 /// Packets nested inside compressed or encrypted data are not seen: this is a pre-check that
 /// turns the common accidents (truncated or corrupted mail) into errors, not a parser.
-pub(crate) fn check_framing(data: &[u8]) -> Result<()> {
-    if data.is_empty() {
-        return Err(bad("no OpenPGP data"));
+#[derive(Debug, Default)]
+pub(crate) struct Framing {
+    /// Octets fed so far.
+    at: u64,
+    state: Frame,
+}
+
+impl Framing {
+    pub(crate) fn feed(&mut self, mut data: &[u8]) -> Result<()> {
+        while let [b, ..] = *data {
+            let state = std::mem::take(&mut self.state);
+            let used = match state {
+                Frame::Boundary => {
+                    let start = self.at;
+                    if b & 0x80 == 0 {
+                        return Err(bad(&format!("no OpenPGP packet header at octet {start}")));
+                    }
+                    let packet = |tag| Packet {
+                        start,
+                        tag,
+                        total: 0,
+                        first: None,
+                    };
+                    self.state = if b & 0x40 != 0 {
+                        Frame::Length {
+                            packet: packet(b & 0x3f),
+                            legacy: None,
+                            octets: [0; 5],
+                            have: 0,
+                        }
+                    } else {
+                        // Legacy format: the length type is in the CTB; 3 means "to the end".
+                        let packet = packet((b >> 2) & 0x0f);
+                        match b & 3 {
+                            3 => Frame::Rest { packet },
+                            t => Frame::Length {
+                                packet,
+                                legacy: Some(1 << t),
+                                octets: [0; 5],
+                                have: 0,
+                            },
+                        }
+                    };
+                    1
+                }
+                Frame::Length {
+                    packet,
+                    legacy,
+                    mut octets,
+                    have,
+                } => {
+                    octets[have] = b;
+                    let have = have + 1;
+                    self.state = match body_length(legacy, &octets[..have]) {
+                        None => Frame::Length {
+                            packet,
+                            legacy,
+                            octets,
+                            have,
+                        },
+                        Some((0, false)) => {
+                            end_packet(packet)?;
+                            Frame::Boundary
+                        }
+                        Some((left, more)) => Frame::Body { packet, left, more },
+                    };
+                    1
+                }
+                Frame::Body {
+                    mut packet,
+                    left,
+                    more,
+                } => {
+                    let k = left.min(data.len() as u64);
+                    if packet.total == 0 {
+                        packet.first = Some(b);
+                    }
+                    packet.total += k;
+                    self.state = if k < left {
+                        Frame::Body {
+                            packet,
+                            left: left - k,
+                            more,
+                        }
+                    } else if more {
+                        Frame::Length {
+                            packet,
+                            legacy: None,
+                            octets: [0; 5],
+                            have: 0,
+                        }
+                    } else {
+                        end_packet(packet)?;
+                        Frame::Boundary
+                    };
+                    // `k` is at most `data.len()`.
+                    k as usize
+                }
+                Frame::Rest { mut packet } => {
+                    if packet.total == 0 {
+                        packet.first = Some(b);
+                    }
+                    packet.total += data.len() as u64;
+                    self.state = Frame::Rest { packet };
+                    data.len()
+                }
+            };
+            self.at += used as u64;
+            data = &data[used..];
+        }
+        Ok(())
     }
-    let truncated = |at: usize| {
-        bad(&format!(
-            "the OpenPGP message is truncated (packet at octet {at})"
-        ))
-    };
-    let mut pos = 0;
-    while pos < data.len() {
-        let start = pos;
-        let ctb = data[pos];
-        pos += 1;
-        if ctb & 0x80 == 0 {
-            return Err(bad(&format!("no OpenPGP packet header at octet {start}")));
+
+    /// Ends the data: it must not end inside a packet.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        if self.at == 0 {
+            return Err(bad("no OpenPGP data"));
         }
-        let (tag, first_chunk, body_len);
-        if ctb & 0x40 != 0 {
-            // New format: one- two- or five-octet lengths, or partial body lengths.
-            tag = ctb & 0x3f;
-            let mut total = 0usize;
-            let mut first = None;
-            loop {
-                let o1 = *data.get(pos).ok_or_else(|| truncated(start))? as usize;
-                let (len, partial, hdr) = match o1 {
-                    0..=191 => (o1, false, 1),
-                    192..=223 => {
-                        let o2 = *data.get(pos + 1).ok_or_else(|| truncated(start))? as usize;
-                        (((o1 - 192) << 8) + o2 + 192, false, 2)
-                    }
-                    224..=254 => (1usize << (o1 & 0x1f), true, 1),
-                    _ => {
-                        let b = data.get(pos + 1..pos + 5).ok_or_else(|| truncated(start))?;
-                        (
-                            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize,
-                            false,
-                            5,
-                        )
-                    }
-                };
-                pos += hdr;
-                let end = pos.checked_add(len).ok_or_else(|| truncated(start))?;
-                if end > data.len() {
-                    return Err(truncated(start));
-                }
-                first.get_or_insert(pos..end);
-                total += len;
-                pos = end;
-                if !partial {
-                    break;
-                }
-            }
-            first_chunk = first.unwrap_or(pos..pos);
-            body_len = total;
-        } else {
-            // Legacy format: the length type is in the CTB; 3 means "to the end".
-            tag = (ctb >> 2) & 0x0f;
-            let n = match ctb & 3 {
-                0 => 1,
-                1 => 2,
-                2 => 4,
-                _ => 0,
-            };
-            let len = if n == 0 {
-                data.len() - pos
-            } else {
-                let b = data.get(pos..pos + n).ok_or_else(|| truncated(start))?;
-                pos += n;
-                b.iter().fold(0usize, |acc, &o| (acc << 8) | o as usize)
-            };
-            let end = pos.checked_add(len).ok_or_else(|| truncated(start))?;
-            if end > data.len() {
-                return Err(truncated(start));
-            }
-            first_chunk = pos..end;
-            body_len = len;
-            pos = end;
+        match std::mem::take(&mut self.state) {
+            Frame::Boundary => Ok(()),
+            Frame::Rest { packet } => end_packet(packet),
+            Frame::Length { packet, .. } | Frame::Body { packet, .. } => Err(bad(&format!(
+                "the OpenPGP message is truncated (packet at octet {})",
+                packet.start
+            ))),
         }
-        if tag == 0 {
-            return Err(bad(&format!("reserved packet tag 0 at octet {start}")));
-        }
-        // SEIPD: version octet, then (v1) the CFB ciphertext.
-        if tag == 18 {
-            let version = data.get(first_chunk.clone()).and_then(|c| c.first());
-            if version == Some(&1) && body_len - 1 < MIN_SEIPD1_CIPHERTEXT {
+    }
+}
+
+/// A body length from its octets (RFC 9580 §4.2.1, §4.2.2): `(length, partial)`, or `None`
+/// while more octets are needed.
+fn body_length(legacy: Option<usize>, o: &[u8]) -> Option<(u64, bool)> {
+    let be = |o: &[u8]| o.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64);
+    if let Some(n) = legacy {
+        return (o.len() == n).then(|| (be(o), false));
+    }
+    let o1 = o[0] as u64;
+    match (o1, o.len()) {
+        (0..=191, _) => Some((o1, false)),
+        (192..=223, 2) => Some((((o1 - 192) << 8) + o[1] as u64 + 192, false)),
+        (224..=254, _) => Some((1 << (o1 & 0x1f), true)),
+        (255, 5) => Some((be(&o[1..]), false)),
+        _ => None,
+    }
+}
+
+/// Judges a whole top-level packet.
+fn end_packet(p: Packet) -> Result<()> {
+    if p.tag == 0 {
+        return Err(bad(&format!("reserved packet tag 0 at octet {}", p.start)));
+    }
+    // SEIPD: version octet, then (v1) the CFB ciphertext.
+    if p.tag == 18 {
+        match p.first {
+            Some(1) if p.total - 1 < MIN_SEIPD1_CIPHERTEXT => {
                 return Err(bad(&format!(
-                    "the OpenPGP message is truncated (encrypted data packet at octet {start} \
+                    "the OpenPGP message is truncated (encrypted data packet at octet {} \
                      holds {} octets)",
-                    body_len - 1
+                    p.start,
+                    p.total - 1
                 )));
             }
-            if version.is_none() {
+            None => {
                 return Err(bad(&format!(
-                    "empty encrypted data packet at octet {start}"
+                    "empty encrypted data packet at octet {}",
+                    p.start
                 )));
             }
+            _ => {}
         }
     }
     Ok(())
@@ -310,18 +664,38 @@ fn valid_header(line: &[u8]) -> bool {
 }
 
 /// CRC-24 of RFC 9580 §6.1.
+#[cfg(test)]
 fn crc24(data: &[u8]) -> u32 {
-    let mut crc: u32 = 0x00b7_04ce;
-    for &b in data {
-        crc ^= (b as u32) << 16;
-        for _ in 0..8 {
-            crc <<= 1;
-            if crc & 0x0100_0000 != 0 {
-                crc ^= 0x0186_4cfb;
+    crc24_update(CRC24_INIT, data)
+}
+
+const CRC24_INIT: u32 = 0x00b7_04ce;
+
+/// The CRC-24 of each octet value, so that a streamed body costs one lookup per octet.
+const CRC24_TABLE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = (i as u32) << 16;
+        let mut k = 0;
+        while k < 8 {
+            c <<= 1;
+            if c & 0x0100_0000 != 0 {
+                c ^= 0x0186_4cfb;
             }
+            k += 1;
         }
+        t[i] = c & 0x00ff_ffff;
+        i += 1;
     }
-    crc & 0x00ff_ffff
+    t
+};
+
+fn crc24_update(mut crc: u32, data: &[u8]) -> u32 {
+    for &b in data {
+        crc = ((crc << 8) ^ CRC24_TABLE[(((crc >> 16) as u8) ^ b) as usize]) & 0x00ff_ffff;
+    }
+    crc
 }
 
 #[cfg(test)]
@@ -729,5 +1103,149 @@ mod tests {
             star_panics > 0,
             "sequoia-openpgp no longer panics on a '*' in the armor"
         );
+    }
+
+    /// `data` fed to a [`Dearmor`] in pieces of `size` octets.
+    fn dearmor_in_pieces(data: &[u8], size: usize) -> Result<Vec<u8>> {
+        let mut d = Dearmor::new();
+        let mut out = Vec::new();
+        for piece in data.chunks(size) {
+            d.feed(piece, &mut out)?;
+        }
+        d.finish(&mut out)?;
+        Ok(out)
+    }
+
+    /// `data` fed to a [`Framing`] in pieces of `size` octets.
+    fn framing_in_pieces(data: &[u8], size: usize) -> Result<()> {
+        let mut f = Framing::default();
+        for piece in data.chunks(size) {
+            f.feed(piece)?;
+        }
+        f.finish()
+    }
+
+    fn same(a: &Result<Vec<u8>>, b: &Result<Vec<u8>>) -> bool {
+        match (a, b) {
+            (Ok(x), Ok(y)) => x == y,
+            (Err(x), Err(y)) => x.to_string() == y.to_string(),
+            _ => false,
+        }
+    }
+
+    /// The verdict and the message do not depend on how the input is cut: a streamed message
+    /// is judged as the whole one is.
+    #[test]
+    fn dearmor_in_pieces_judges_as_whole() {
+        let bin = encrypted_to_bob();
+        let arm = armored(&bin);
+        let lf = String::from_utf8(arm.clone())
+            .unwrap()
+            .replace("\r\n", "\n")
+            .into_bytes();
+        let mut cases = vec![arm.clone(), lf.clone()];
+        let mid = body_middle(&arm);
+        for at in [
+            0,
+            5,
+            20,
+            31,
+            40,
+            mid,
+            arm.len() - 30,
+            arm.len() - 8,
+            arm.len() - 1,
+        ] {
+            for c in [b'*', b'=', b'\r', b'\n', b'-', b' ', b':', 0u8] {
+                let mut m = arm.clone();
+                m.insert(at, c);
+                cases.push(m.clone());
+                m.remove(at);
+                m[at] = c;
+                cases.push(m);
+            }
+        }
+        for n in [1, arm.len() / 2, arm.len() - 3] {
+            cases.push(arm[..n].to_vec());
+        }
+        for case in &cases {
+            let whole = dearmor(case);
+            if case.first().is_some_and(|b| b & 0x80 != 0) {
+                continue;
+            }
+            for size in [1, 2, 3, 7, 64, 1000] {
+                let cut = dearmor_in_pieces(case, size);
+                assert!(same(&whole, &cut), "{size}: {whole:?} vs {cut:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_lines_are_decoded_as_they_come_or_refused() {
+        let bin: Vec<u8> = (0..30_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let b64 = B64.encode(&bin);
+        let one_line = format!("-----BEGIN PGP MESSAGE-----\n\n{b64}\n-----END PGP MESSAGE-----\n");
+        assert!(b64.len() > LINE_CAP);
+        for size in [1, 100, 5000, one_line.len()] {
+            assert_eq!(dearmor_in_pieces(one_line.as_bytes(), size).unwrap(), bin);
+        }
+        // A base64 line past the cap with a CR inside it, or a star, is refused all the same.
+        for bad_octet in [b'\r', b'*'] {
+            let mut m = one_line.clone().into_bytes();
+            m[29 + LINE_CAP + 10] = bad_octet;
+            let e = err(dearmor_in_pieces(&m, 100));
+            assert!(
+                e.contains("armor line 3") && e.contains("is not base64"),
+                "{e}"
+            );
+            assert_eq!(e, err(dearmor(&m)));
+        }
+        // Trailing blanks of any length are trailing blanks, on every kind of line.
+        let blanks = " \t".repeat(LINE_CAP);
+        let padded = format!(
+            "{blanks}\n-----BEGIN PGP MESSAGE-----{blanks}\nComment: x{blanks}\n{blanks}\n\
+             {b64}{blanks}\r\n-----END PGP MESSAGE-----{blanks}\n{blanks}"
+        );
+        for size in [7, 4097, padded.len()] {
+            assert_eq!(dearmor_in_pieces(padded.as_bytes(), size).unwrap(), bin);
+        }
+        // Blanks inside a BEGIN, header or END line past the cap: refused, not squeezed.
+        let begin =
+            format!("-----BEGIN PGP{blanks}MESSAGE-----\n\n{b64}\n-----END PGP MESSAGE-----\n");
+        let header = format!(
+            "-----BEGIN PGP MESSAGE-----\nComment: a{blanks}b\n\n{b64}\n-----END PGP MESSAGE-----\n"
+        );
+        let end =
+            format!("-----BEGIN PGP MESSAGE-----\n\n{b64}\n-----END{blanks}PGP MESSAGE-----\n");
+        for (m, want) in [
+            (begin, "line 1: not an ASCII armor BEGIN line"),
+            (header, "line 2: armor header longer than"),
+            (end, "line 4: expected -----END PGP MESSAGE-----"),
+        ] {
+            for size in [100, m.len()] {
+                let e = err(dearmor_in_pieces(m.as_bytes(), size));
+                assert!(e.contains(want), "{size}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn framing_in_pieces_judges_as_whole() {
+        let bin = encrypted_to_bob();
+        let mut partial = vec![0xcb, 0xe1, b'b', 0];
+        partial.extend_from_slice(&[0xc4, 0xe0, 1, 2, 0xe1, 3, 4]);
+        partial.extend_from_slice(&[0x02, 5, 6]);
+        let mut cases: Vec<Vec<u8>> = (0..=bin.len()).map(|n| bin[..n].to_vec()).collect();
+        cases.extend((0..=partial.len()).map(|n| partial[..n].to_vec()));
+        cases.push(vec![0xa9, 0, 3, b'P']);
+        cases.push(vec![0xd2, 0]);
+        cases.push(vec![0xc0, 0]);
+        for case in &cases {
+            let whole = check_framing(case).map_err(|e| e.to_string());
+            for size in [1, 2, 5, 100] {
+                let cut = framing_in_pieces(case, size).map_err(|e| e.to_string());
+                assert_eq!(whole, cut, "{case:?} in pieces of {size}");
+            }
+        }
     }
 }

@@ -9,6 +9,9 @@
 //!   `HP-Outer` and the `hcp_baseline` confidentiality policy (Subject → `[...]`).
 //! - [`verify_detached`], [`verify_inline`], [`open`]: the backend of the secure-message engine
 //!   ([`crate::secure`]), which decides what the results mean for the message.
+//! - `stream_open::open_stream`: [`open`] for a message of any size, read front to back and
+//!   its plaintext written out as it is decrypted, in bounded memory (issue 13); `open` is it
+//!   over memory.
 //!
 //! - [`Agent`], [`SigningKey::Agent`]: signing and decryption with secret keys that stay in
 //!   gpg-agent (the library is given the agent's socket; it never reads `$GNUPGHOME`).
@@ -32,6 +35,7 @@ mod encrypt;
 pub(crate) mod keys;
 mod policy;
 mod sign;
+pub(crate) mod stream_open;
 mod verify;
 
 pub(crate) use agent::AgentKeys;
