@@ -11,12 +11,14 @@
 //! questions about CMS bytes only; the finding codes are in [`crate::secure::codes`].
 
 mod asn1;
+mod ber;
 mod certs;
 mod decrypt;
 mod encrypt;
 pub(crate) mod keyfile;
 mod label;
 mod sign;
+mod stream_open;
 mod verify;
 
 pub(crate) use certs::from_openssl;
@@ -26,6 +28,7 @@ pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keyfile::FileKind;
 pub use label::{EssLabel, HeaderStatus, SecureHeaders};
 pub use sign::{SignOptions, sign};
+pub use stream_open::{StreamError, Streamed, open_stream};
 pub use verify::{CmsKind, Trust, cms_kind, read_cms, verify_detached, verify_opaque};
 pub use x509_cert::Certificate;
 
