@@ -135,9 +135,10 @@ fn fail(what: &str) -> Error {
 /// Deciphers encryptedContent as it arrives, in OpenSSL (`EVP_Cipher*`): CBC with its padding
 /// checked at the end, or GCM with its tag checked at the end.
 ///
-/// Pieces come out before the tag is checked: whoever writes them somewhere must be able to
-/// throw them away when [`finish`](Self::finish) fails (RFC 5084 §1.1 forbids releasing
-/// unauthenticated plaintext).
+/// Pieces come out before the tag (or the padding) is checked, because CMS puts the mac after
+/// the content: whoever writes them somewhere must be able to throw them away when
+/// [`finish`](Self::finish) fails, since plaintext that fails authentication must never reach
+/// the reader.
 pub(crate) struct ContentDecrypter {
     crypter: symm::Crypter,
     block: usize,

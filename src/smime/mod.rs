@@ -7,6 +7,13 @@
 //! the `rsa` crate (RUSTSEC-2023-0071). Verification takes the signed bytes from the raw input
 //! buffer and hashes them in place, canonicalizing LF to CRLF on the fly (design.md §7).
 //!
+//! Opaque signed-data and enveloped/authEnveloped data are opened in one pass over a reader
+//! ([`open_stream`], issue 13): a streaming BER reader (`ber`) walks the structure, the small
+//! parts are buffered under caps and the content is deciphered or hashed piece by piece on its
+//! way out. [`open`] and [`verify_opaque`] are that walk over a DER buffer, so the recipient,
+//! cipher and signer rules exist once (`decrypt::content_key`, `decrypt::ContentDecrypter`,
+//! `verify::check_signers`).
+//!
 //! This is the S/MIME backend of the secure-message engine ([`crate::secure`]): it answers
 //! questions about CMS bytes only; the finding codes are in [`crate::secure::codes`].
 
