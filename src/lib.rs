@@ -23,9 +23,12 @@
 //!   OpenPGP layers, typed outcomes, and every mechanism-neutral rule (From vs signer, content
 //!   outside the signature, header protection, finding codes) written once.
 //! - [`smime`], [`pgp`]: the two thin crypto backends under the engine (CMS with OpenSSL for
-//!   every key operation; Sequoia), which also sign and encrypt. OpenPGP secret keys may stay
-//!   in gpg-agent ([`pgp::Agent`]): the caller names its socket, every agent call is bounded
-//!   by a timeout and keeps its exit class (75 unreachable, 67 no such key, 77 refused).
+//!   every key operation; Sequoia), which also sign and encrypt. A CMS object of any size is
+//!   opened in one pass with bounded memory ([`smime::open_stream`], over a streaming BER
+//!   reader); the in-memory `smime::open`/`verify_opaque` walk the same code. OpenPGP secret
+//!   keys may stay in gpg-agent ([`pgp::Agent`]): the caller names its socket, every agent
+//!   call is bounded by a timeout and keeps its exit class (75 unreachable, 67 no such key,
+//!   77 refused).
 //! - [`protect`]: signing and encrypting as demanded — which mechanism, which keys
 //!   ([`secure::Keys`], sorted by content), and what must be done ([`protect::Demands`], from the
 //!   correspondence type, the instance's rules and the flags).

@@ -673,8 +673,15 @@ fn replay(target: &str, data: &[u8]) {
         }
         "pgp_verify" | "cms_parse" => {
             let _ = ximf::pgp::load_keys(data);
+            let trust = ximf::smime::Trust::new(keys, NOW);
+            let _ = ximf::smime::open_stream(
+                &mut &data[..],
+                &trust,
+                &keys.smime_signers,
+                4 << 20,
+                &mut std::io::sink(),
+            );
             if let Some(ci) = ximf::smime::read_cms(data) {
-                let trust = ximf::smime::Trust::new(keys, NOW);
                 let _ = ximf::smime::verify_opaque(&trust, &ci);
                 let _ = ximf::smime::open(&ci, &keys.smime_signers);
             }

@@ -1,7 +1,8 @@
 //! CMS parsing (DER and BER): SignedData, EnvelopedData, AuthEnvelopedData and whatever else
 //! a body may claim to be.
 //!
-//! The input is a CMS ContentInfo. It is read (`smime::read_cms`), classified, verified as
+//! The input is a CMS ContentInfo. It is opened in one pass (`smime::open_stream`), read
+//! (`smime::read_cms`), classified, verified as
 //! opaque signed-data, opened with the test keys when enveloped, verified as a detached
 //! signature over the fixed part every seed signs (`seeds/signed-part.txt`), and finally
 //! wrapped into messages as an `application/pkcs7-mime` body (base64 and raw) and as the
@@ -45,6 +46,14 @@ fuzz_target!(|data: &[u8]| {
             CmsKind::Other(_) => {}
         }
     }
+    // The one-pass reader sees the raw bytes too, BER included, without read_cms's DER copy.
+    let _ = smime::open_stream(
+        &mut &data[..],
+        &trust,
+        &keys.smime_signers,
+        4 << 20,
+        &mut std::io::sink(),
+    );
     let _ = smime::verify_detached(&trust, SIGNED_PART, data);
 
     let b64 = ximf::mime::transfer::base64_lines(data);

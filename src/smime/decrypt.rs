@@ -2,15 +2,20 @@
 //! 5083/5084) for RSA key transport (PKCS#1 v1.5, OAEP) and ECDH key agreement (RFC 5753,
 //! X9.63 KDF, AES key wrap). Every private-key operation runs in OpenSSL. A failed
 //! authenticated decryption is an error: no partial output.
+//!
+//! The rules live here once: which RecipientInfo is ours and how its key is unwrapped
+//! ([`content_key`]), and how the content is deciphered piece by piece ([`ContentDecrypter`]).
+//! The CMS structure around them is walked by [`super::stream_open`], for a whole
+//! [`ContentInfo`] ([`open`]) as for a stream.
 
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, OriginatorIdentifierOrKey,
-    OriginatorInfo, RecipientIdentifier, RecipientInfo, RecipientInfos,
+    EncryptedContentInfo, KeyAgreeRecipientIdentifier, OriginatorIdentifierOrKey, OriginatorInfo,
+    RecipientIdentifier, RecipientInfo, RecipientInfos,
 };
+use der::Encode;
 use der::asn1::OctetString;
-use der::{Decode, Encode};
 use openssl::bn::BigNumContext;
 use openssl::derive::Deriver;
 use openssl::ec::{EcKey, EcPoint};
@@ -20,9 +25,11 @@ use openssl::pkey::{PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::symm;
 use x509_cert::attr::Attributes;
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::asn1;
 use super::certs::Credentials;
+use super::stream_open::{self, Fail, Streamed};
 use crate::{Error, Result};
 
 /// AuthEnvelopedData (RFC 5083 §2.1); the `cms` crate does not model it.
@@ -66,119 +73,254 @@ pub struct Opened {
 }
 
 /// Decrypts enveloped-data or authEnveloped-data with the first key that is a recipient.
+///
+/// The same walk as [`super::open_stream`], over the DER of `ci`, into memory.
 pub fn open(ci: &ContentInfo, keys: &[Credentials]) -> Result<Opened> {
-    let inner = ci
-        .content
-        .to_der()
-        .map_err(|e| Error::Crypto(e.to_string()))?;
     let ct = ci.content_type.to_string();
-    let (recips, eci, mac, aad) = if ct == super::OID_AUTH_ENVELOPED_DATA {
-        let a = AuthEnvelopedData::from_der(&inner)
-            .map_err(|e| Error::Crypto(format!("bad authEnvelopedData: {e}")))?;
-        let aad = match &a.auth_attrs {
-            // RFC 5083 §2.2: the AAD is the DER of authAttrs with a SET OF tag.
-            Some(attrs) => attrs.to_der().map_err(|e| Error::Crypto(e.to_string()))?,
-            None => Vec::new(),
-        };
-        (
-            a.recip_infos,
-            a.auth_encrypted_content,
-            Some(a.mac.into_bytes()),
-            aad,
-        )
-    } else if ct == super::OID_ENVELOPED_DATA {
-        let e = EnvelopedData::from_der(&inner)
-            .map_err(|e| Error::Crypto(format!("bad envelopedData: {e}")))?;
-        (e.recip_infos, e.encrypted_content, None, Vec::new())
-    } else {
-        return Err(Error::Crypto(format!(
-            "CMS content type {ct} is not encrypted"
-        )));
+    let what = match ct.as_str() {
+        super::OID_AUTH_ENVELOPED_DATA => "authEnvelopedData",
+        super::OID_ENVELOPED_DATA => "envelopedData",
+        _ => {
+            return Err(Error::Crypto(format!(
+                "CMS content type {ct} is not encrypted"
+            )));
+        }
     };
+    let der = ci.to_der().map_err(|e| Error::Crypto(e.to_string()))?;
+    let mut content = Vec::new();
+    match stream_open::run(&mut der.as_slice(), None, keys, u64::MAX, &mut content) {
+        Ok((Streamed::Enveloped { cipher, weak }, _)) => Ok(Opened {
+            content,
+            cipher,
+            weak,
+        }),
+        Ok(_) => Err(Error::Crypto(format!("bad {what}: not encrypted"))),
+        Err(Fail::Malformed(m)) => Err(Error::Crypto(format!("bad {what}: {m}"))),
+        Err(Fail::Crypto(e)) => Err(e),
+        Err(Fail::Io(e)) => Err(Error::Io(e)),
+    }
+}
 
+/// The content-encryption key: the first of `recips` that is for one of `keys` (tried in the
+/// order of `keys`) and unwraps.
+///
+/// Fails with the last unwrapping error when a RecipientInfo was ours but did not open, else
+/// with [`Error::NoKey`].
+pub(crate) fn content_key(recips: &[RecipientInfo], keys: &[Credentials]) -> Result<Vec<u8>> {
     let mut last_err = None;
-    let mut cek = None;
-    'outer: for key in keys {
-        for ri in recips.0.iter() {
+    for key in keys {
+        for ri in recips {
             match recipient_key(ri, key) {
-                Some(Ok(k)) => {
-                    cek = Some(k);
-                    break 'outer;
-                }
+                Some(Ok(k)) => return Ok(k),
                 Some(Err(e)) => last_err = Some(e),
                 None => {}
             }
         }
     }
-    let Some(cek) = cek else {
-        return Err(last_err.unwrap_or_else(|| {
-            Error::NoKey(format!(
-                "any recipient of this message (keys given: {})",
-                keys.iter()
-                    .flat_map(|k| k.addresses())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        }));
-    };
-    let data = eci
-        .encrypted_content
-        .as_ref()
-        .map(|o| o.as_bytes())
-        .ok_or_else(|| Error::Crypto("no encrypted content".into()))?;
-    let alg = eci.content_enc_alg.oid.to_string();
-    let params = eci
-        .content_enc_alg
-        .parameters
-        .as_ref()
-        .and_then(|p| p.to_der().ok())
-        .unwrap_or_default();
-    let fail = |what: &str| Error::Crypto(format!("decryption failed: {what}"));
-    let (cipher, name, weak, gcm) = match alg.as_str() {
-        super::OID_AES128_CBC => (symm::Cipher::aes_128_cbc(), "aes128-cbc", false, false),
-        super::OID_AES192_CBC => (symm::Cipher::aes_192_cbc(), "aes192-cbc", false, false),
-        super::OID_AES256_CBC => (symm::Cipher::aes_256_cbc(), "aes256-cbc", false, false),
-        super::OID_DES_EDE3_CBC => (symm::Cipher::des_ede3_cbc(), "3des-cbc", true, false),
-        super::OID_AES128_GCM => (symm::Cipher::aes_128_gcm(), "aes128-gcm", false, true),
-        super::OID_AES192_GCM => (symm::Cipher::aes_192_gcm(), "aes192-gcm", false, true),
-        super::OID_AES256_GCM => (symm::Cipher::aes_256_gcm(), "aes256-gcm", false, true),
-        super::OID_DES_CBC | super::OID_RC2_CBC => {
-            return Err(Error::Crypto(format!(
-                "content cipher {alg} is obsolete and not supported"
-            )));
+    Err(last_err.unwrap_or_else(|| {
+        Error::NoKey(format!(
+            "any recipient of this message (keys given: {})",
+            keys.iter()
+                .flat_map(|k| k.addresses())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }))
+}
+
+fn fail(what: &str) -> Error {
+    Error::Crypto(format!("decryption failed: {what}"))
+}
+
+/// Deciphers encryptedContent as it arrives, in OpenSSL (`EVP_Cipher*`): CBC with its padding
+/// checked at the end, or GCM with its tag checked at the end.
+///
+/// Pieces come out before the tag (or the padding) is checked, because CMS puts the mac after
+/// the content: whoever writes them somewhere must be able to throw them away when
+/// [`finish`](Self::finish) fails, since plaintext that fails authentication must never reach
+/// the reader.
+pub(crate) struct ContentDecrypter {
+    crypter: symm::Crypter,
+    block: usize,
+    /// The report name (`aes256-gcm`, ...).
+    pub name: &'static str,
+    /// True for 3DES.
+    pub weak: bool,
+    /// GCM: the hash key H = AES-K(0¹²⁸) and the ciphertext length, for authAttrs.
+    gcm: Option<([u8; 16], u64)>,
+}
+
+impl ContentDecrypter {
+    /// The decrypter for contentEncryptionAlgorithm `alg` with key `cek`.
+    ///
+    /// Fails on ciphers other than AES-CBC/GCM and 3DES, bad parameters, or a key of the wrong
+    /// length.
+    pub(crate) fn new(alg: &AlgorithmIdentifierOwned, cek: &[u8]) -> Result<ContentDecrypter> {
+        let oid = alg.oid.to_string();
+        let params = alg
+            .parameters
+            .as_ref()
+            .and_then(|p| p.to_der().ok())
+            .unwrap_or_default();
+        let (cipher, ecb, name, weak) = match oid.as_str() {
+            super::OID_AES128_CBC => (symm::Cipher::aes_128_cbc(), None, "aes128-cbc", false),
+            super::OID_AES192_CBC => (symm::Cipher::aes_192_cbc(), None, "aes192-cbc", false),
+            super::OID_AES256_CBC => (symm::Cipher::aes_256_cbc(), None, "aes256-cbc", false),
+            super::OID_DES_EDE3_CBC => (symm::Cipher::des_ede3_cbc(), None, "3des-cbc", true),
+            super::OID_AES128_GCM => {
+                let ecb = symm::Cipher::aes_128_ecb();
+                (symm::Cipher::aes_128_gcm(), Some(ecb), "aes128-gcm", false)
+            }
+            super::OID_AES192_GCM => {
+                let ecb = symm::Cipher::aes_192_ecb();
+                (symm::Cipher::aes_192_gcm(), Some(ecb), "aes192-gcm", false)
+            }
+            super::OID_AES256_GCM => {
+                let ecb = symm::Cipher::aes_256_ecb();
+                (symm::Cipher::aes_256_gcm(), Some(ecb), "aes256-gcm", false)
+            }
+            super::OID_DES_CBC | super::OID_RC2_CBC => {
+                return Err(Error::Crypto(format!(
+                    "content cipher {oid} is obsolete and not supported"
+                )));
+            }
+            _ => return Err(Error::Crypto(format!("unsupported content cipher {oid}"))),
+        };
+        if cek.len() != cipher.key_len() {
+            return Err(fail("content key has the wrong length"));
         }
-        _ => return Err(Error::Crypto(format!("unsupported content cipher {alg}"))),
-    };
-    if cek.len() != cipher.key_len() {
-        return Err(fail("content key has the wrong length"));
+        let iv = if ecb.is_some() {
+            // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 }
+            let (seq, _) = asn1::read(&params).ok_or_else(|| fail("bad GCM parameters"))?;
+            let kids = asn1::children(seq.content).ok_or_else(|| fail("bad GCM parameters"))?;
+            kids.first()
+                .filter(|t| t.tag == asn1::OCTET_STRING && (1..=64).contains(&t.content.len()))
+                .ok_or_else(|| fail("bad GCM nonce"))?
+                .content
+        } else {
+            // Checked here: OpenSSL's Crypter asserts on an IV of the wrong length.
+            let (iv, _) = asn1::read(&params).ok_or_else(|| fail("bad IV"))?;
+            if Some(iv.content.len()) != cipher.iv_len() {
+                return Err(fail("bad IV"));
+            }
+            iv.content
+        };
+        let err = || fail("the content cipher cannot be set up");
+        let crypter =
+            symm::Crypter::new(cipher, symm::Mode::Decrypt, cek, Some(iv)).map_err(|_| err())?;
+        let gcm = match ecb {
+            Some(ecb) => {
+                let mut c =
+                    symm::Crypter::new(ecb, symm::Mode::Encrypt, cek, None).map_err(|_| err())?;
+                c.pad(false);
+                let mut h = [0u8; 32];
+                let n = c.update(&[0u8; 16], &mut h).map_err(|_| err())?;
+                let mut key = [0u8; 16];
+                key.copy_from_slice(h.get(..16).filter(|_| n == 16).ok_or_else(err)?);
+                Some((key, 0))
+            }
+            None => None,
+        };
+        Ok(ContentDecrypter {
+            crypter,
+            block: cipher.block_size(),
+            name,
+            weak,
+            gcm,
+        })
     }
-    let content = if gcm {
-        // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 }
-        let (seq, _) = asn1::read(&params).ok_or_else(|| fail("bad GCM parameters"))?;
-        let kids = asn1::children(seq.content).ok_or_else(|| fail("bad GCM parameters"))?;
-        let nonce = kids
-            .first()
-            .filter(|t| t.tag == asn1::OCTET_STRING)
-            .ok_or_else(|| fail("bad GCM nonce"))?
-            .content;
-        let mac = mac.ok_or_else(|| fail("no MAC"))?;
+
+    /// Deciphers the next piece of ciphertext into `out` (replacing its contents).
+    pub(crate) fn update(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        out.resize(data.len() + self.block, 0);
+        let n = self
+            .crypter
+            .update(data, out)
+            .map_err(|_| fail("the content cannot be deciphered"))?;
+        out.truncate(n);
+        if let Some((_, len)) = &mut self.gcm {
+            *len += data.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Ends the ciphertext: the last plaintext bytes go to `out` (replacing its contents).
+    /// For GCM, `auth` is (the DER of authAttrs as a SET OF or empty, the mac).
+    ///
+    /// Fails on bad CBC padding, or a GCM tag that does not match (tampered or wrong key).
+    pub(crate) fn finish(mut self, auth: Option<(&[u8], &[u8])>, out: &mut Vec<u8>) -> Result<()> {
+        out.resize(2 * self.block, 0);
+        let Some((h, ct_len)) = self.gcm else {
+            let n = self
+                .crypter
+                .finalize(out)
+                .map_err(|_| fail("bad padding (wrong key or corrupted)"))?;
+            out.truncate(n);
+            return Ok(());
+        };
+        let (aad, mac) = auth.ok_or_else(|| fail("no MAC"))?;
         if mac.len() < 12 {
             return Err(fail("authentication tag too short"));
         }
-        symm::decrypt_aead(cipher, &cek, Some(nonce), &aad, data, &mac)
-            .map_err(|_| fail("authentication failed (tampered or wrong key)"))?
-    } else {
-        let (iv, _) = asn1::read(&params).ok_or_else(|| fail("bad IV"))?;
-        symm::decrypt(cipher, &cek, Some(iv.content), data)
-            .map_err(|_| fail("bad padding (wrong key or corrupted)"))?
-    };
-    Ok(Opened {
-        content,
-        cipher: name,
-        weak,
-    })
+        let bad_tag = || fail("authentication failed (tampered or wrong key)");
+        if mac.len() > 16 {
+            return Err(bad_tag());
+        }
+        // authAttrs follow the ciphertext (RFC 5083 §2.1), but GCM wants its AAD first: the
+        // ciphertext went through OpenSSL without AAD, and the tag it must have without AAD
+        // is the one sent with the AAD's GHASH terms taken out (see `gcm_aad_delta`).
+        let mut tag = mac.to_vec();
+        if !aad.is_empty() {
+            let delta = gcm_aad_delta(&h, aad, ct_len);
+            tag.iter_mut().zip(delta).for_each(|(t, d)| *t ^= d);
+        }
+        self.crypter.set_tag(&tag).map_err(|_| bad_tag())?;
+        let n = self.crypter.finalize(out).map_err(|_| bad_tag())?;
+        out.truncate(n);
+        Ok(())
+    }
 }
 
+/// Multiplication in GF(2¹²⁸) with GCM's bit order (NIST SP 800-38D §6.3, Algorithm 1).
+fn gf_mul(x: u128, y: u128) -> u128 {
+    const R: u128 = 0xe1 << 120;
+    let mut z = 0;
+    let mut v = y;
+    for i in 0..128 {
+        if (x >> (127 - i)) & 1 == 1 {
+            z ^= v;
+        }
+        v = if v & 1 == 1 { (v >> 1) ^ R } else { v >> 1 };
+    }
+    z
+}
+
+/// What AAD `aad` adds to a GCM tag over `ct_len` ciphertext bytes (SP 800-38D §7.1): the tag
+/// is E(K, J0) ⊕ GHASH_H(A ‖ C ‖ [len A]₆₄ ‖ [len C]₆₄), and GHASH is linear in its blocks, so
+/// with a blocks of A and c of C, tag(A) ⊕ tag(∅) = (Σ Aᵢ·H^(a+1−i))·H^(c+1) ⊕ ([len A]₆₄ ‖ 0⁶⁴)·H.
+/// The tag itself is still computed and compared by OpenSSL.
+fn gcm_aad_delta(h: &[u8; 16], aad: &[u8], ct_len: u64) -> [u8; 16] {
+    let h = u128::from_be_bytes(*h);
+    let mut s = 0u128;
+    for chunk in aad.chunks(16) {
+        let mut block = [0u8; 16];
+        block[..chunk.len()].copy_from_slice(chunk);
+        s = gf_mul(s ^ u128::from_be_bytes(block), h);
+    }
+    // H^(c+1) by square and multiply.
+    let mut pow = 1u128 << 127;
+    let mut base = h;
+    let mut e = ct_len.div_ceil(16) + 1;
+    while e > 0 {
+        if e & 1 == 1 {
+            pow = gf_mul(pow, base);
+        }
+        base = gf_mul(base, base);
+        e >>= 1;
+    }
+    let lens = u128::from(aad.len() as u64 * 8) << 64;
+    (gf_mul(s, pow) ^ gf_mul(lens, h)).to_be_bytes()
+}
 fn ias_matches(ias: &IssuerAndSerialNumber, key: &Credentials) -> bool {
     let tbs = &key.cert_x509.tbs_certificate;
     ias.issuer == tbs.issuer && ias.serial_number == tbs.serial_number
@@ -569,6 +711,98 @@ mod tests {
         let n = e.encrypt(cek, &mut out).unwrap();
         out.truncate(n);
         out
+    }
+
+    fn gcm_alg(nonce: &[u8]) -> AlgorithmIdentifierOwned {
+        use der::Decode;
+        let params = asn1::cons(asn1::SEQUENCE, &[&asn1::tlv(asn1::OCTET_STRING, nonce)]);
+        AlgorithmIdentifierOwned {
+            oid: super::super::oid(super::super::OID_AES256_GCM),
+            parameters: Some(der::Any::from_der(&params).unwrap()),
+        }
+    }
+
+    /// Deciphers `ct` in pieces of `step` bytes.
+    fn decipher(
+        alg: &AlgorithmIdentifierOwned,
+        key: &[u8],
+        ct: &[u8],
+        step: usize,
+        auth: Option<(&[u8], &[u8])>,
+    ) -> Result<Vec<u8>> {
+        let mut d = ContentDecrypter::new(alg, key)?;
+        let (mut out, mut piece) = (Vec::new(), Vec::new());
+        for c in ct.chunks(step.max(1)) {
+            d.update(c, &mut piece)?;
+            out.extend_from_slice(&piece);
+        }
+        d.finish(auth, &mut piece)?;
+        out.extend_from_slice(&piece);
+        Ok(out)
+    }
+
+    #[test]
+    fn gcm_with_auth_attrs_after_the_content_opens_in_one_pass() {
+        let key = [0x5au8; 32];
+        let nonce = [7u8; 12];
+        let alg = gcm_alg(&nonce);
+        for (aad_len, pt_len, tag_len) in [
+            (0, 100, 16),
+            (45, 1000, 16),
+            (16, 0, 16),
+            (3, 17, 12),
+            (200, 4096, 14),
+        ] {
+            let aad: Vec<u8> = (0..aad_len).map(|i| i as u8).collect();
+            let pt: Vec<u8> = (0..pt_len).map(|i| (i * 7) as u8).collect();
+            let mut tag = vec![0; tag_len];
+            let ct = symm::encrypt_aead(
+                symm::Cipher::aes_256_gcm(),
+                &key,
+                Some(&nonce),
+                &aad,
+                &pt,
+                &mut tag,
+            )
+            .unwrap();
+            for step in [1, 16, 33, 5000] {
+                let got = decipher(&alg, &key, &ct, step, Some((&aad, &tag))).unwrap();
+                assert_eq!(got, pt, "aad {aad_len} pt {pt_len} step {step}");
+            }
+            // Another AAD, another tag or another ciphertext do not open.
+            let mut other = aad.clone();
+            other.push(1);
+            assert!(decipher(&alg, &key, &ct, 64, Some((&other, &tag))).is_err());
+            let mut t = tag.clone();
+            t[0] ^= 1;
+            assert!(decipher(&alg, &key, &ct, 64, Some((&aad, &t))).is_err());
+            if !ct.is_empty() {
+                let mut c = ct.clone();
+                c[ct.len() / 2] ^= 0x80;
+                assert!(decipher(&alg, &key, &c, 64, Some((&aad, &tag))).is_err());
+            }
+        }
+        assert!(decipher(&alg, &key, b"", 1, None).is_err());
+        assert!(decipher(&alg, &key, b"", 1, Some((b"", &[0; 11]))).is_err());
+    }
+
+    #[test]
+    fn bad_cipher_parameters_are_errors_not_panics() {
+        use der::Decode;
+        let cbc = |params: &[u8]| AlgorithmIdentifierOwned {
+            oid: super::super::oid(super::super::OID_AES128_CBC),
+            parameters: der::Any::from_der(params).ok(),
+        };
+        for params in [&b"\x04\x00"[..], b"\x04\x08abcdefgh", b"\x05\x00", b""] {
+            assert!(ContentDecrypter::new(&cbc(params), &[0; 16]).is_err());
+        }
+        assert!(
+            ContentDecrypter::new(&cbc(&asn1::tlv(asn1::OCTET_STRING, &[0; 16])), &[0; 15])
+                .is_err()
+        );
+        assert!(ContentDecrypter::new(&gcm_alg(b""), &[0; 32]).is_err());
+        assert!(ContentDecrypter::new(&gcm_alg(&[1; 65]), &[0; 32]).is_err());
+        assert!(ContentDecrypter::new(&gcm_alg(&[1; 16]), &[0; 32]).is_ok());
     }
 
     #[test]

@@ -7,16 +7,25 @@
 //! the `rsa` crate (RUSTSEC-2023-0071). Verification takes the signed bytes from the raw input
 //! buffer and hashes them in place, canonicalizing LF to CRLF on the fly (design.md §7).
 //!
+//! Opaque signed-data and enveloped/authEnveloped data are opened in one pass over a reader
+//! ([`open_stream`], issue 13): a streaming BER reader (`ber`) walks the structure, the small
+//! parts are buffered under caps and the content is deciphered or hashed piece by piece on its
+//! way out. [`open`] and [`verify_opaque`] are that walk over a DER buffer, so the recipient,
+//! cipher and signer rules exist once (`decrypt::content_key`, `decrypt::ContentDecrypter`,
+//! `verify::check_signers`).
+//!
 //! This is the S/MIME backend of the secure-message engine ([`crate::secure`]): it answers
 //! questions about CMS bytes only; the finding codes are in [`crate::secure::codes`].
 
 mod asn1;
+mod ber;
 mod certs;
 mod decrypt;
 mod encrypt;
 pub(crate) mod keyfile;
 mod label;
 mod sign;
+mod stream_open;
 mod verify;
 
 pub(crate) use certs::from_openssl;
@@ -26,6 +35,7 @@ pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keyfile::FileKind;
 pub use label::{EssLabel, HeaderStatus, SecureHeaders};
 pub use sign::{SignOptions, sign};
+pub use stream_open::{StreamError, Streamed, open_stream};
 pub use verify::{CmsKind, Trust, cms_kind, read_cms, verify_detached, verify_opaque};
 pub use x509_cert::Certificate;
 

@@ -18,7 +18,9 @@ use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use der::{Decode, Encode};
 use openssl::hash::{Hasher, MessageDigest};
+use openssl::md::Md;
 use openssl::pkey::{PKey, Public};
+use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
 use openssl::x509::X509;
@@ -28,6 +30,7 @@ use x509_cert::attr::Attributes;
 use super::asn1;
 use super::certs::{self, PathStatus};
 use super::label::{self, EssLabel, SecureHeaders};
+use super::stream_open::{self, Streamed};
 use crate::report::Severity;
 use crate::secure::codes;
 use crate::secure::outcome::{SignatureStatus, SignedAttributes, Signer, finding};
@@ -59,13 +62,6 @@ impl Trust {
     }
 }
 
-enum Signed<'a> {
-    /// multipart/signed first part: canonicalized to CRLF while hashing.
-    Detached(&'a [u8]),
-    /// eContent of signed-data: hashed as is.
-    Attached(&'a [u8]),
-}
-
 /// What a CMS body is.
 pub enum CmsKind {
     /// SignedData.
@@ -94,38 +90,57 @@ pub fn read_cms(data: &[u8]) -> Option<ContentInfo> {
 /// Verifies the detached SignedData `sig` over `content` (canonicalized to CRLF as it is
 /// hashed, RFC 8551 §3.1.1): one [`Signer`] per SignerInfo.
 pub fn verify_detached(trust: &Trust, content: &[u8], sig: &[u8]) -> Vec<Signer> {
-    match parse_content_info(sig) {
-        Some(ci) => check_content_info(&ci, Signed::Detached(content), trust),
-        None => vec![Signer::broken(
+    let Some(sd) = parse_content_info(sig).and_then(|ci| signed_data(&ci)) else {
+        return vec![Signer::broken(
             codes::SIGNATURE_INVALID,
             "the signature part is not CMS SignedData",
-        )],
-    }
+        )];
+    };
+    let certs = sd
+        .certificates
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .filter_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    check_signers(
+        sd.signer_infos.0.as_slice(),
+        &sd.encap_content_info.econtent_type.to_string(),
+        certs,
+        &mut |md| content_digest(md, content),
+        trust,
+    )
 }
 
 /// Verifies opaque signed-data: its signers, and the encapsulated content when there is one.
+///
+/// The same walk as [`super::open_stream`], over the DER of `ci`, into memory.
 pub fn verify_opaque(trust: &Trust, ci: &ContentInfo) -> (Vec<Signer>, Option<Vec<u8>>) {
-    let econtent = ci
-        .content
-        .to_der()
-        .ok()
-        .and_then(|d| SignedData::from_der(&d).ok())
-        .and_then(|sd| sd.encap_content_info.econtent)
-        .and_then(|a| der::asn1::OctetString::from_der(&a.to_der().ok()?).ok())
-        .map(|o| o.into_bytes());
-    match econtent {
-        Some(inner) => {
-            let signers = check_content_info(ci, Signed::Attached(&inner), trust);
-            (signers, Some(inner))
-        }
-        None => (
-            vec![Signer::broken(
-                codes::SIGNATURE_INVALID,
-                "opaque signed-data without content",
-            )],
-            None,
-        ),
+    let broken = |why: &str| (vec![Signer::broken(codes::SIGNATURE_INVALID, why)], None);
+    if ci.content_type.to_string() != super::OID_SIGNED_DATA {
+        return broken("the CMS structure is not SignedData");
     }
+    let Ok(der) = ci.to_der() else {
+        return broken("the CMS structure is not SignedData");
+    };
+    let mut content = Vec::new();
+    match stream_open::run(
+        &mut der.as_slice(),
+        Some(trust),
+        &[],
+        u64::MAX,
+        &mut content,
+    ) {
+        Ok((Streamed::Signed { signers }, true)) => (signers, Some(content)),
+        Ok((Streamed::Signed { signers }, false)) => (signers, None),
+        _ => broken("the CMS structure is not SignedData"),
+    }
+}
+
+fn signed_data(ci: &ContentInfo) -> Option<SignedData> {
+    SignedData::from_der(&ci.content.to_der().ok()?).ok()
 }
 
 /// Parses a ContentInfo; BER (indefinite lengths, constructed strings, as `openssl cms` writes)
@@ -144,45 +159,41 @@ pub(crate) fn parse_content_info(data: &[u8]) -> Option<ContentInfo> {
 // A skeleton's signed content comes from its source (crate::stream).
 pub(crate) use crate::stream::feed_crlf as feed_canonical;
 
-fn content_digest(md: MessageDigest, content: &Signed<'_>) -> Option<Vec<u8>> {
-    if let Signed::Detached(d) = content {
-        // A large message's digest may have been taken as its structure was read.
-        if let Some(v) = crate::stream::precomputed_crlf(d, md.type_()) {
-            return Some(v);
-        }
+/// The digest of detached content, canonicalized to CRLF as it is hashed.
+fn content_digest(md: MessageDigest, content: &[u8]) -> Option<Vec<u8>> {
+    // A large message's digest may have been taken as its structure was read.
+    if let Some(v) = crate::stream::precomputed_crlf(content, md.type_()) {
+        return Some(v);
     }
     let mut h = Hasher::new(md).ok()?;
-    match content {
-        Signed::Detached(d) => feed_canonical(d, |c| h.update(c)).ok()?,
-        Signed::Attached(d) => h.update(d).ok()?,
-    }
+    feed_canonical(content, |c| h.update(c)).ok()?;
     h.finish().ok().map(|d| d.to_vec())
 }
 
-fn check_content_info(ci: &ContentInfo, content: Signed<'_>, trust: &Trust) -> Vec<Signer> {
-    let Some(sd) = ci
-        .content
-        .to_der()
-        .ok()
-        .and_then(|d| SignedData::from_der(&d).ok())
-    else {
-        return vec![Signer::broken(
-            codes::SIGNATURE_INVALID,
-            "the CMS structure is not SignedData",
-        )];
-    };
-    if sd.signer_infos.0.is_empty() {
+/// Checks every SignerInfo of a SignedData whose encapsulated content has type
+/// `econtent_type` and, hashed with a digest, the value `digest` gives (`None`: not
+/// available); `certs` are the message's certificates. One [`Signer`] per SignerInfo.
+///
+/// The one place where a CMS signature is judged, for detached signatures (digests computed
+/// on demand over the signed part) and for streamed signed-data (digests computed while the
+/// content went by, [`super::stream_open`]).
+pub(crate) fn check_signers(
+    infos: &[SignerInfo],
+    econtent_type: &str,
+    certs: Vec<Certificate>,
+    digest: &mut dyn FnMut(MessageDigest) -> Option<Vec<u8>>,
+    trust: &Trust,
+) -> Vec<Signer> {
+    if infos.is_empty() {
         return vec![Signer::broken(
             codes::SIGNATURE_INVALID,
             "SignedData without any SignerInfo",
         )];
     }
     let mut msg_certs: Vec<(Certificate, X509)> = Vec::new();
-    for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
-        if let cms::cert::CertificateChoices::Certificate(c) = c
-            && let Ok(x) = certs::to_openssl(c)
-        {
-            msg_certs.push((c.clone(), x));
+    for c in certs {
+        if let Ok(x) = certs::to_openssl(&c) {
+            msg_certs.push((c, x));
         }
     }
     for x in &trust.extra {
@@ -190,10 +201,9 @@ fn check_content_info(ci: &ContentInfo, content: Signed<'_>, trust: &Trust) -> V
             msg_certs.push((c, x.clone()));
         }
     }
-    sd.signer_infos
-        .0
+    infos
         .iter()
-        .map(|si| check_signer(si, &sd, &content, &msg_certs, trust))
+        .map(|si| check_signer(si, econtent_type, digest, &msg_certs, trust))
         .collect()
 }
 
@@ -222,8 +232,8 @@ fn attr_value<'a>(attrs: &'a Attributes, oid_str: &str) -> Option<Vec<u8>> {
 
 fn check_signer(
     si: &SignerInfo,
-    sd: &SignedData,
-    content: &Signed<'_>,
+    econtent_type: &str,
+    digest: &mut dyn FnMut(MessageDigest) -> Option<Vec<u8>>,
     certs: &[(Certificate, X509)],
     trust: &Trust,
 ) -> Signer {
@@ -276,10 +286,10 @@ fn check_signer(
         Some(attrs) => {
             let want = attr_value(attrs, super::OID_MESSAGE_DIGEST)
                 .and_then(|d| asn1::read(&d).map(|(t, _)| t.content.to_vec()));
-            let got = content_digest(md, content);
+            let got = digest(md);
             let ct_ok = attr_value(attrs, super::OID_CONTENT_TYPE)
                 .and_then(|d| asn1::read(&d).and_then(|(t, _)| asn1::oid_string(t.content)))
-                .is_some_and(|o| o == sd.encap_content_info.econtent_type.to_string());
+                .is_some_and(|o| o == econtent_type);
             if !ct_ok {
                 r.findings.push(finding(
                     codes::SIGNATURE_INVALID,
@@ -287,7 +297,18 @@ fn check_signer(
                     "the contentType attribute is missing or differs from the content",
                 ));
             }
-            if want.is_none() || want != got {
+            if got.is_none() {
+                // Streamed content is hashed with the digests SignedData announces up front.
+                r.findings.push(finding(
+                    codes::SIGNATURE_INVALID,
+                    Severity::Error,
+                    format!(
+                        "the content was not hashed with {dname}: not among the SignedData \
+                         digestAlgorithms"
+                    ),
+                ));
+                false
+            } else if want.is_none() || want != got {
                 r.findings.push(finding(
                     codes::SIGNATURE_INVALID,
                     Severity::Error,
@@ -296,13 +317,10 @@ fn check_signer(
                 false
             } else {
                 let tbs = attrs.to_der().unwrap_or_default();
-                ct_ok && verify_sig(&pkey, si, md, |v| v.update(&tbs))
+                ct_ok && verify_sig(&pkey, si, md, Tbs::Attributes(&tbs))
             }
         }
-        None => verify_sig(&pkey, si, md, |v| match content {
-            Signed::Detached(d) => feed_canonical(d, |c| v.update(c)),
-            Signed::Attached(d) => v.update(d),
-        }),
+        None => verify_sig(&pkey, si, md, Tbs::Content(digest)),
     };
     if !sig_ok {
         r.status = SignatureStatus::Invalid;
@@ -377,33 +395,57 @@ fn check_signer(
     r
 }
 
-/// Verifies `si.signature` over what `feed` supplies, per the signature algorithm.
-fn verify_sig(
-    pkey: &PKey<Public>,
-    si: &SignerInfo,
-    md: MessageDigest,
-    feed: impl FnOnce(&mut Verifier<'_>) -> std::result::Result<(), openssl::error::ErrorStack>,
-) -> bool {
+/// What a signature covers (RFC 5652 §5.4).
+enum Tbs<'a, 'd> {
+    /// The DER of the signed attributes.
+    Attributes(&'a [u8]),
+    /// The content itself, as its digest with a given hash.
+    Content(&'a mut (dyn FnMut(MessageDigest) -> Option<Vec<u8>> + 'd)),
+}
+
+/// Verifies `si.signature` over `tbs`, per the signature algorithm. Without signed attributes
+/// the signature is checked against the content's digest (`EVP_PKEY_verify`), so that the
+/// content need not be at hand twice.
+fn verify_sig(pkey: &PKey<Public>, si: &SignerInfo, md: MessageDigest, tbs: Tbs<'_, '_>) -> bool {
     let oid_s = si.signature_algorithm.oid.to_string();
+    let pss = (oid_s == super::OID_RSA_PSS).then(|| {
+        let params = si
+            .signature_algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.to_der().ok())
+            .unwrap_or_default();
+        pss_params(&params).unwrap_or((MessageDigest::sha1(), 20))
+    });
+    let hash = pss.map_or(md, |(h, _)| h);
+    let sig = si.signature.as_bytes();
     let run = || -> std::result::Result<bool, openssl::error::ErrorStack> {
-        let mut v;
-        if oid_s == super::OID_RSA_PSS {
-            let params = si
-                .signature_algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.to_der().ok())
-                .unwrap_or_default();
-            let (hash, salt) = pss_params(&params).unwrap_or((MessageDigest::sha1(), 20));
-            v = Verifier::new(hash, pkey)?;
-            v.set_rsa_padding(Padding::PKCS1_PSS)?;
-            v.set_rsa_mgf1_md(hash)?;
-            v.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
-        } else {
-            v = Verifier::new(md, pkey)?;
+        match tbs {
+            Tbs::Attributes(data) => {
+                let mut v = Verifier::new(hash, pkey)?;
+                if let Some((_, salt)) = pss {
+                    v.set_rsa_padding(Padding::PKCS1_PSS)?;
+                    v.set_rsa_mgf1_md(hash)?;
+                    v.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
+                }
+                v.update(data)?;
+                v.verify(sig)
+            }
+            Tbs::Content(digest) => {
+                let (Some(d), Some(m)) = (digest(hash), Md::from_nid(hash.type_())) else {
+                    return Ok(false);
+                };
+                let mut ctx = PkeyCtx::new(pkey)?;
+                ctx.verify_init()?;
+                ctx.set_signature_md(m)?;
+                if let Some((_, salt)) = pss {
+                    ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
+                    ctx.set_rsa_mgf1_md(m)?;
+                    ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
+                }
+                ctx.verify(&d, sig)
+            }
         }
-        feed(&mut v)?;
-        v.verify(si.signature.as_bytes())
     };
     run().unwrap_or(false)
 }

@@ -737,6 +737,12 @@ fn gpgsm_op(tag: &str, entity: &[u8], args: &[&str], pass: bool) -> Vec<u8> {
     })
 }
 
+/// gpgsm run on `data` (LF turned into CRLF, as for a MIME entity) with `args`, alice's and
+/// bob's keys at hand: its binary output (DER or BER), made once per process.
+pub fn gpgsm_binary(tag: &str, data: &[u8], args: &[&str], pass: bool) -> Vec<u8> {
+    gpgsm_op(tag, data, args, pass)
+}
+
 /// gpgsm detached signature, wrapped in multipart/signed as mail clients do.
 pub fn gpgsm_sign(entity: &[u8], who: &str) -> Vec<u8> {
     let addr = format!("{who}@example.org");
