@@ -641,14 +641,8 @@ pub fn open(
 pub(crate) struct OpenFailure {
     pub message: String,
     pub agent: Option<crate::Error>,
-    // Read by the caller of open_stream; open_with reads and writes memory, which never fails.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the caller of open_stream is not wired yet (issue 13)"
-        )
-    )]
+    /// Reading the message or writing the plaintext failed (the streamed walk of a large
+    /// message: exit 74, never a verdict); open_with reads and writes memory, which never fails.
     pub io: Option<std::io::Error>,
 }
 

@@ -6,7 +6,7 @@
 use super::{NOT_DECODED, Walk};
 use crate::mime::Entity;
 use crate::secure::codes;
-use crate::secure::outcome::{Form, Mechanism, Signer};
+use crate::secure::outcome::{Form, Mechanism};
 use crate::stream::{Body, Nested, Spool, base64_reader};
 use crate::{pgp, smime};
 use std::io::Read;
@@ -49,13 +49,22 @@ impl<'k> Walk<'k> {
             Err(e) => return crate::stream::fail(e),
         };
         let opened = cms_reader(ent, body).and_then(|mut r| {
-            interim_smime_open_stream(
+            smime::open_stream(
                 &mut r,
                 self.trust(),
                 &self.keys.smime_signers,
                 self.limits.max_output,
                 &mut spool,
             )
+            .map_err(|e| match e {
+                smime::StreamError::Malformed(_) => Failure::Malformed,
+                smime::StreamError::Decrypt(why) => Failure::Refused(why),
+                // A transfer encoding that does not decode: not CMS, as held whole.
+                smime::StreamError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    Failure::Malformed
+                }
+                smime::StreamError::Io(e) => Failure::Io(e),
+            })
         });
         match opened {
             Ok(smime_opened) => {
@@ -63,12 +72,12 @@ impl<'k> Walk<'k> {
                     return;
                 };
                 match smime_opened {
-                    InterimCms::Signed { signers } => {
+                    smime::Streamed::Signed { signers } => {
                         let i = self.push_signature(Mechanism::Smime, Form::Opaque, signers);
                         self.content(&content, depth);
                         self.settle_coverage(i);
                     }
-                    InterimCms::Enveloped { cipher, weak } => {
+                    smime::Streamed::Enveloped { cipher, weak } => {
                         if weak {
                             self.error(
                                 codes::WEAK_ALGORITHM,
@@ -77,7 +86,7 @@ impl<'k> Walk<'k> {
                         }
                         self.decrypted(Mechanism::Smime, cipher.into(), content, vec![], depth);
                     }
-                    InterimCms::Other(oid) => self.findings.push(super::finding(
+                    smime::Streamed::Other(oid) => self.findings.push(super::finding(
                         codes::UNSUPPORTED_CMS_TYPE,
                         crate::report::Severity::Warning,
                         format!("CMS content type {oid} is not supported"),
@@ -112,14 +121,14 @@ impl<'k> Walk<'k> {
         };
         let mut raw = body.reader();
         let mut decoded;
-        let reader: &mut dyn Read = match base64 {
+        let reader: &mut (dyn Read + Send + Sync) = match base64 {
             true => {
                 decoded = base64_reader(raw);
                 &mut decoded
             }
             false => &mut raw,
         };
-        let opened = interim_pgp_open_stream(
+        let opened = pgp::stream_open::open_stream(
             reader,
             &self.keys.pgp_secret,
             self.keys.pgp_agent_keys(),
@@ -129,7 +138,7 @@ impl<'k> Walk<'k> {
             &mut spool,
         );
         match opened {
-            Ok((cipher, signers)) => {
+            Ok(pgp::stream_open::Streamed { cipher, signers }) => {
                 let Some(content) = self.nest(spool, body) else {
                     return;
                 };
@@ -178,7 +187,7 @@ impl<'k> Walk<'k> {
 /// The CMS bytes of a pkcs7-mime body in the source, decoded as [`super::cms_bytes`] decodes a
 /// body held whole: by its transfer encoding, and as base64 when a body that declares none
 /// does not start as DER does.
-fn cms_reader(ent: &Entity<'_>, body: &Body) -> Result<Box<dyn Read>, Failure> {
+fn cms_reader(ent: &Entity<'_>, body: &Body) -> Result<Box<dyn Read + Send + Sync>, Failure> {
     let mut raw = body.reader();
     if ent.transfer_encoding() == "base64" {
         return Ok(Box::new(base64_reader(raw)));
@@ -197,88 +206,4 @@ pub(super) fn read_cms_body(ent: &Entity<'_>, body: &Body) -> Option<Vec<u8>> {
     let mut der = Vec::new();
     cms_reader(ent, body).ok()?.read_to_end(&mut der).ok()?;
     Some(der)
-}
-
-// ---- interim: the whole-message openers behind the streamed API (replaced by the streaming
-// backends) ----
-
-pub(crate) enum InterimCms {
-    Signed { signers: Vec<Signer> },
-    Enveloped { cipher: &'static str, weak: bool },
-    Other(String),
-}
-
-fn interim_smime_open_stream(
-    input: &mut dyn Read,
-    trust: &smime::Trust,
-    keys: &[smime::Credentials],
-    _max_output: u64,
-    out: &mut dyn std::io::Write,
-) -> Result<InterimCms, Failure> {
-    let mut der = Vec::new();
-    input.read_to_end(&mut der).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => Failure::Malformed,
-        _ => Failure::Io(e),
-    })?;
-    let ci = smime::read_cms(&der).ok_or(Failure::Malformed)?;
-    match smime::cms_kind(&ci) {
-        smime::CmsKind::Signed => {
-            let (signers, content) = smime::verify_opaque(trust, &ci);
-            out.write_all(&content.unwrap_or_default())
-                .map_err(Failure::Io)?;
-            Ok(InterimCms::Signed { signers })
-        }
-        smime::CmsKind::Enveloped => {
-            if keys.is_empty() {
-                return Err(Failure::Refused(String::new()));
-            }
-            let o = smime::open(&ci, keys).map_err(|e| Failure::Refused(e.to_string()))?;
-            out.write_all(&o.content).map_err(Failure::Io)?;
-            Ok(InterimCms::Enveloped {
-                cipher: o.cipher,
-                weak: o.weak,
-            })
-        }
-        smime::CmsKind::Other(oid) => Ok(InterimCms::Other(oid)),
-    }
-}
-
-pub(crate) struct InterimFailure {
-    message: String,
-    agent: Option<crate::Error>,
-    io: Option<std::io::Error>,
-}
-
-fn interim_pgp_open_stream(
-    input: &mut dyn Read,
-    keys: &[sequoia_openpgp::Cert],
-    agent: Option<pgp::AgentKeys<'_>>,
-    keyring: &[sequoia_openpgp::Cert],
-    now: i64,
-    max_output: u64,
-    out: &mut dyn std::io::Write,
-) -> Result<(Option<String>, Vec<Signer>), InterimFailure> {
-    let mut data = Vec::new();
-    if let Err(e) = input.read_to_end(&mut data) {
-        return Err(InterimFailure {
-            message: String::new(),
-            agent: None,
-            io: Some(e),
-        });
-    }
-    match pgp::open_with(&data, keys, agent, keyring, now, max_output) {
-        Ok(o) => {
-            out.write_all(&o.plaintext).map_err(|e| InterimFailure {
-                message: String::new(),
-                agent: None,
-                io: Some(e),
-            })?;
-            Ok((o.cipher, o.signers))
-        }
-        Err(f) => Err(InterimFailure {
-            message: f.message,
-            agent: f.agent,
-            io: None,
-        }),
-    }
 }
