@@ -9,14 +9,14 @@ use crate::support::{fixtures, measure, pgp, root};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const NOW: &str = "2026-11-30T00:00:00Z";
-const MIB: usize = 1 << 20;
+pub const NOW: &str = "2026-11-30T00:00:00Z";
+pub const MIB: usize = 1 << 20;
 /// What a 64 MiB message may cost over a 16 KiB one. The absolute bound (16 MiB peak
 /// RSS) is for the release build and is shown by benches/stream.sh; the test binary is a
 /// debug build whose own pages take about 12 MiB more, so the test bounds the growth.
-const GROWTH_KIB: u64 = 4 * 1024;
+pub const GROWTH_KIB: u64 = 4 * 1024;
 
-fn smime_key(name: &str) -> String {
+pub fn smime_key(name: &str) -> String {
     root()
         .join("testdata/keys/smime")
         .join(name)
@@ -25,7 +25,7 @@ fn smime_key(name: &str) -> String {
 }
 
 /// A text/plain entity of about `size` bytes of printable lines, CRLF.
-fn text_entity(size: usize) -> Vec<u8> {
+pub fn text_entity(size: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(size + 100);
     v.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n\r\n");
     let line = b"The quick brown fox jumps over the lazy dog, 0123456789 times over.";
@@ -119,7 +119,7 @@ fn pgp_args(file: Option<&Path>) -> Vec<String> {
     a
 }
 
-fn run(args: &[String], stdin: &[u8]) -> measure::Measured {
+pub fn run(args: &[String], stdin: &[u8]) -> measure::Measured {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     measure::run(&args, stdin)
 }

@@ -71,7 +71,12 @@ impl Opened {
             move |source| Error::Input { path: name, source }
         };
         match self.file.take() {
-            Some(f) => ximf::stream::Source::file(f).map_err(cant(&self.name)),
+            Some(f) => {
+                // The first bytes are read again from the file as needed: not held meanwhile
+                // (a MiB of the peak memory).
+                self.head = Vec::new();
+                ximf::stream::Source::file(f).map_err(cant(&self.name))
+            }
             None => {
                 let head = std::mem::take(&mut self.head);
                 ximf::stream::Source::spool(&head, &mut self.rest, limit)

@@ -158,13 +158,14 @@ pub fn run(mut cmd: Command, stdin: &[u8]) -> (bool, Vec<u8>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn peer");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
+    // Fed from a thread: a peer writes its output while it reads, and a large input would
+    // otherwise fill both pipes and wait for ever.
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&data));
     let out = child.wait_with_output().expect("wait");
+    // A peer may stop reading early (and fail): its output says why, not a broken pipe.
+    let _ = writer.join().expect("stdin writer");
     (
         out.status.success(),
         out.stdout,

@@ -1,0 +1,215 @@
+//! Large encrypted messages in bounded memory (issue 13): `decrypt` and `verify` of a message
+//! over the streaming threshold read its ciphertext from the input file or a spool of the
+//! pipe as they decrypt it, and spool the plaintext, never holding either whole. Memory bounds
+//! under GNU time, not timings; the output is the whole-message path's, byte for byte.
+#![allow(clippy::unwrap_used)]
+
+use crate::r13_stream::{GROWTH_KIB, MIB, NOW, run, smime_key, text_entity};
+use crate::support::serial::{Resource, lock};
+use crate::support::{measure, pgp};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// An S/MIME enveloped message (AES-256-CBC, BER as `-stream` writes it, or DER) of about
+/// `size` bytes of plaintext to bob, made by openssl.
+fn smime_encrypted(dir: &Path, size: usize, stream: bool) -> PathBuf {
+    let out = dir.join(format!("smime-enc-{size}-{stream}.eml"));
+    let input = dir.join("plain.txt");
+    let _turn = lock(Resource::Measured);
+    std::fs::write(&input, text_entity(size)).unwrap();
+    let mut cmd = Command::new("openssl");
+    cmd.args(["cms", "-encrypt", "-aes256", "-in"]).arg(&input);
+    if stream {
+        cmd.arg("-stream");
+    }
+    let st = cmd
+        .args(["-from", "alice@example.org", "-to", "bob@example.org"])
+        .args(["-subject", "big secret", "-out"])
+        .arg(&out)
+        .arg(smime_key("bob.crt"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "openssl cms -encrypt");
+    std::fs::remove_file(input).unwrap();
+    out
+}
+
+/// A PGP/MIME encrypted message of about `size` bytes of plaintext to bob, uncompressed (the
+/// plaintext is as large as it says), made by gpg.
+fn pgp_encrypted(dir: &Path, size: usize) -> PathBuf {
+    let out = dir.join(format!("pgp-enc-{size}.eml"));
+    let _turn = lock(Resource::Measured);
+    let g = pgp::Gpg::new(&[], &["bob"]);
+    let (ok, armored, err) = g.run_at_peer_time(
+        &["-z", "0", "--armor", "--encrypt", "-r", "bob@example.org"],
+        &text_entity(size),
+    );
+    assert!(ok, "gpg --encrypt: {err}");
+    std::fs::write(&out, pgp::assemble_encrypted(&armored, "alice@example.org")).unwrap();
+    out
+}
+
+fn smime_keys() -> Vec<String> {
+    vec![
+        "--key".into(),
+        smime_key("bob.key"),
+        "--cert".into(),
+        smime_key("bob.crt"),
+    ]
+}
+
+fn pgp_keys() -> Vec<String> {
+    let key = pgp::key_path("bob", "key").to_string_lossy().into_owned();
+    vec!["--key".into(), key]
+}
+
+fn args(cmd: &str, keys: &[String], file: Option<&Path>, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["--max-size", "600000000", "--now", NOW, cmd]
+        .map(String::from)
+        .to_vec();
+    a.extend(keys.iter().cloned());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(file.map(|f| f.to_string_lossy().into_owned()));
+    a
+}
+
+/// Decrypts and verifies `file` from the file and from a pipe, within `small`'s peak RSS
+/// plus [`GROWTH_KIB`]; the plaintext (of a `size`-byte entity) is the one the whole-message
+/// path gives.
+fn decrypts_in_bounded_memory(file: &Path, size: usize, small: &Path, keys: &[String]) {
+    let base = run(&args("decrypt", keys, Some(small), &[]), b"");
+    assert_eq!(base.code, 0, "{}", base.stderr);
+    let bound = base.rss_kib + GROWTH_KIB;
+    let out = file.with_extension("out");
+    let o = out.to_string_lossy().into_owned();
+    let from_file = run(&args("decrypt", keys, Some(file), &["-o", &o]), b"");
+    let data = std::fs::read(file).unwrap();
+    let from_pipe = run(&args("decrypt", keys, None, &[]), &data);
+    let verified = run(&args("verify", keys, None, &[]), &data);
+    drop(data);
+    for (how, m) in [
+        ("decrypt file", &from_file),
+        ("decrypt pipe", &from_pipe),
+        ("verify pipe", &verified),
+    ] {
+        assert_eq!(m.code, 0, "{how}: {}", m.stderr);
+        assert!(
+            m.rss_kib < bound,
+            "{how}: peak RSS {} KiB for {} MiB (bound {bound} KiB)",
+            m.rss_kib,
+            std::fs::metadata(file).unwrap().len() >> 20
+        );
+    }
+    let report = String::from_utf8_lossy(&verified.stdout);
+    assert!(report.contains("encryption=decrypted"), "{report}");
+    let streamed = std::fs::read(&out).unwrap();
+    assert_eq!(streamed, from_pipe.stdout, "file and pipe differ");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "plaintext written with mode {mode:o}");
+    }
+    // The whole-message path (the threshold past the size) gives the same bytes.
+    let whole = {
+        let _turn = lock(Resource::Measured);
+        let a = args(
+            "decrypt",
+            keys,
+            Some(file),
+            &["--stream-threshold", "600000000"],
+        );
+        Command::new(env!("CARGO_BIN_EXE_ximf"))
+            .args(&a)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(whole.status.code(), Some(0));
+    assert!(whole.stdout == streamed, "streamed plaintext differs");
+    // All of the plaintext's body, in the input's line endings (openssl writes LF): compared
+    // without CRs.
+    let text = crate::support::fixtures::to_lf(&text_entity(size));
+    let body = &text[text.windows(2).position(|w| w == b"\n\n").unwrap() + 2..];
+    assert!(
+        crate::support::fixtures::to_lf(&streamed).ends_with(body),
+        "the plaintext is not in the output"
+    );
+}
+
+#[test]
+fn smime_64_mib_decrypts_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = smime_encrypted(dir.path(), 16 << 10, false);
+    for stream in [false, true] {
+        let f = smime_encrypted(dir.path(), 64 * MIB, stream);
+        decrypts_in_bounded_memory(&f, 64 * MIB, &small, &smime_keys());
+        std::fs::remove_file(f).unwrap();
+    }
+}
+
+#[test]
+fn pgp_64_mib_decrypts_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = pgp_encrypted(dir.path(), 64 * MIB);
+    let small = pgp_encrypted(dir.path(), 16 << 10);
+    decrypts_in_bounded_memory(&f, 64 * MIB, &small, &pgp_keys());
+}
+
+/// A byte of ciphertext changed deep inside: the integrity check at the end refuses it, and
+/// nothing is written (no partial plaintext, no output file).
+#[test]
+fn tampered_large_ciphertext_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = pgp_encrypted(dir.path(), 8 * MIB);
+    let mut d = std::fs::read(&f).unwrap();
+    let i = d.len() / 2;
+    let i = i + d[i..].iter().position(|b| b.is_ascii_lowercase()).unwrap();
+    d[i] = if d[i] == b'a' { b'b' } else { b'a' };
+    std::fs::write(&f, d).unwrap();
+    let out = dir.path().join("out.eml");
+    let o = out.to_string_lossy().into_owned();
+    let m = measure::run(
+        &args("decrypt", &pgp_keys(), Some(&f), &["-o", &o])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        b"",
+    );
+    assert_ne!(m.code, 0, "a tampered ciphertext decrypted");
+    assert!(!out.exists(), "a partial plaintext was written");
+}
+
+/// Decrypt of 256 MiB runs under a `ulimit -v` that holding it whole cannot pass.
+#[test]
+fn decrypt_of_256_mib_under_ulimit_v() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = smime_encrypted(dir.path(), 256 * MIB, true);
+    let out = dir.path().join("out.eml");
+    let limit_kib = 160 * 1024;
+    let under = |extra: &[&str]| {
+        let _turn = lock(Resource::Measured);
+        let mut a = args("decrypt", &smime_keys(), Some(&f), extra);
+        a.extend(["-o".into(), out.to_string_lossy().into_owned()]);
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {limit_kib}; exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_ximf"))
+            .args(&a)
+            .output()
+            .unwrap()
+    };
+    let streamed = under(&[]);
+    assert_eq!(
+        streamed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&streamed.stderr)
+    );
+    // The plaintext, in the input's LF line endings.
+    assert!(std::fs::metadata(&out).unwrap().len() > 240 * MIB as u64);
+    let whole = under(&["--stream-threshold", "600000000"]);
+    assert_ne!(
+        whole.status.code(),
+        Some(0),
+        "holding 256 MiB whole fit the limit"
+    );
+}
