@@ -1,6 +1,7 @@
-//! Large encrypted messages in bounded memory (issue 13): `decrypt` and `verify` of a message
-//! over the streaming threshold read its ciphertext from the input file or a spool of the
-//! pipe as they decrypt it, and spool the plaintext, never holding either whole. Memory bounds
+//! Large encrypted and opaque-signed messages in bounded memory (issue 13): `decrypt` and
+//! `verify` of a message over the streaming threshold read its ciphertext (or signed data)
+//! from the input file or a spool of the pipe as they open it, and spool what it holds, never
+//! holding either whole. Memory bounds
 //! under GNU time, not timings; the output is the whole-message path's, byte for byte.
 #![allow(clippy::unwrap_used)]
 
@@ -212,4 +213,70 @@ fn decrypt_of_256_mib_under_ulimit_v() {
         Some(0),
         "holding 256 MiB whole fit the limit"
     );
+}
+
+/// Opaque signed data (`application/pkcs7-mime; smime-type=signed-data`), DER and BER as
+/// openssl writes them: its content hashed as it is decoded from the input and spooled, in
+/// bounded memory from the file and from a pipe; a changed byte deep inside fails.
+#[test]
+fn opaque_signed_64_mib_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let sign = |size: usize, stream: bool| {
+        let input = dir.path().join("plain.txt");
+        let out = dir.path().join(format!("opaque-{size}-{stream}.eml"));
+        let _turn = lock(Resource::Measured);
+        std::fs::write(&input, text_entity(size)).unwrap();
+        let mut cmd = Command::new("openssl");
+        cmd.args(["cms", "-sign", "-nodetach", "-md", "sha256", "-in"])
+            .arg(&input);
+        if stream {
+            cmd.arg("-stream");
+        }
+        let st = cmd
+            .args(["-signer", &smime_key("alice.crt")])
+            .args(["-inkey", &smime_key("alice.key")])
+            .args(["-certfile", &smime_key("inter.crt")])
+            .args(["-from", "alice@example.org", "-subject", "big", "-out"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl cms -sign -nodetach");
+        out
+    };
+    let verify = |file: Option<&Path>, stdin: &[u8]| {
+        run(
+            &args("verify", &["--ca".into(), smime_key("root.crt")], file, &[]),
+            stdin,
+        )
+    };
+    let small = sign(16 << 10, false);
+    let base = verify(Some(&small), b"");
+    assert_eq!(base.code, 0, "{}", base.stderr);
+    for stream in [false, true] {
+        let f = sign(64 * MIB, stream);
+        let data = std::fs::read(&f).unwrap();
+        for (how, m) in [
+            ("file", verify(Some(&f), b"")),
+            ("pipe", verify(None, &data)),
+        ] {
+            let out = String::from_utf8_lossy(&m.stdout);
+            assert_eq!(m.code, 0, "{how}: {out} {}", m.stderr);
+            assert!(out.contains("smime:valid"), "{how}: {out}");
+            assert!(
+                m.rss_kib < base.rss_kib + GROWTH_KIB,
+                "{how}: peak RSS {} KiB",
+                m.rss_kib
+            );
+        }
+        // A base64 letter changed deep inside: another content, the same length.
+        let mut d = data;
+        let i = d.len() / 2;
+        let i = i + d[i..].iter().position(|b| b.is_ascii_lowercase()).unwrap();
+        d[i] = if d[i] == b'a' { b'b' } else { b'a' };
+        let m = verify(None, &d);
+        let out = String::from_utf8_lossy(&m.stdout);
+        assert_eq!(m.code, 1, "{out} {}", m.stderr);
+        assert!(out.contains("signature-invalid"), "{out}");
+        std::fs::remove_file(f).unwrap();
+    }
 }
