@@ -44,6 +44,8 @@ pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keys::load_keys;
 pub use sequoia_openpgp::types::HashAlgorithm;
 pub use sign::{SignOptions, sign};
+#[cfg(test)]
+pub(crate) use verify::hash_canonical;
 pub(crate) use verify::open_with;
 pub use verify::{Opened, open, panic_is_caught, verify_detached, verify_inline};
 

@@ -244,7 +244,7 @@ pub(crate) fn evaluate(
 
 /// Hashes the canonical form of `data` into `ctx` in large chunks. Stored CRLF data is hashed
 /// as it is; LF-stored data gets CRLF line endings (spec Part D §5.3 item 6).
-fn hash_canonical(ctx: &mut Context, data: &[u8]) {
+pub(crate) fn hash_canonical(ctx: &mut Context, data: &[u8]) {
     // A skeleton's signed content comes from its source (crate::stream).
     if Eol::detect(data) == Eol::Crlf {
         let _ = crate::stream::feed_raw::<std::convert::Infallible>(data, |chunk| {
@@ -375,8 +375,18 @@ fn detached_outcomes(
                         out.push(unsupported_hash(hash));
                         continue;
                     };
-                    let mut c = c.for_signature(sig.version());
-                    hash_canonical(&mut c, data);
+                    // A large message's hash may have been taken as its structure was read.
+                    let ahead = (sig.version() == 4)
+                        .then(|| crate::stream::precomputed_pgp(data, hash))
+                        .flatten();
+                    let c = match ahead {
+                        Some(c) => c,
+                        None => {
+                            let mut c = c.for_signature(sig.version());
+                            hash_canonical(&mut c, data);
+                            c
+                        }
+                    };
                     contexts.insert(hash, c.clone());
                     c
                 }

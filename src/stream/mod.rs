@@ -17,7 +17,7 @@ mod tap;
 pub use layer::{Body, Nested, base64_reader};
 pub use skeleton::{Elision, Skeleton};
 pub use source::{CHUNK, RangeReader, Source, Spool};
-pub use tap::Digest;
+pub use tap::{Digest, Value};
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -174,11 +174,23 @@ pub fn feed_crlf<E>(data: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> R
 /// read of a large signed message then serves both its structure and its hash.
 pub fn precomputed_crlf(data: &[u8], nid: openssl::nid::Nid) -> Option<Vec<u8>> {
     let (origin, range) = original(data)?;
-    origin
-        .digests
-        .iter()
-        .find(|d| d.range == range && d.nid == nid)
-        .map(|d| d.value.clone())
+    origin.digests.iter().find_map(|d| match &d.value {
+        Value::Smime { nid: n, digest } if d.range == range && *n == nid => Some(digest.clone()),
+        _ => None,
+    })
+}
+
+/// The v4 signature hash context (`algo`) over `data` as `pgp::verify` hashes signed content,
+/// when it is a slice of the active skeleton whose hash was taken as the skeleton was read.
+pub fn precomputed_pgp(
+    data: &[u8],
+    algo: sequoia_openpgp::types::HashAlgorithm,
+) -> Option<sequoia_openpgp::crypto::hash::Context> {
+    let (origin, range) = original(data)?;
+    origin.digests.iter().find_map(|d| match &d.value {
+        Value::Pgp { algo: a, context } if d.range == range && *a == algo => Some(context.clone()),
+        _ => None,
+    })
 }
 
 /// Feeds `data` to `f` as it is, in chunks; a slice of a skeleton is fed from the source.

@@ -25,7 +25,7 @@
 //! [`MAX_DEPTH`]) is kept as it is: always the engine's own verdict, at the cost of memory.
 
 use super::Source;
-use super::tap::{Digest, Tap, micalg_digest};
+use super::tap::{Digest, Kind, Tap, micalg_kind};
 use crate::mime::{ContentType, Entity, multipart};
 use std::ops::Range;
 
@@ -191,13 +191,11 @@ impl Builder<'_> {
                         true => Some(ct.is_pgp_encrypted()),
                         false => None,
                     };
-                    // S/MIME signed content is hashed as its structure is read.
-                    let smime = ct.mime == "multipart/signed"
-                        && matches!(
-                            ct.protocol().as_deref(),
-                            Some("application/pkcs7-signature" | "application/x-pkcs7-signature")
-                        );
-                    let tap = ct.param("micalg").filter(|_| smime).and_then(micalg_digest);
+                    // Signed content is hashed as its structure is read.
+                    let tap = match (ct.mime.as_str(), ct.protocol(), ct.param("micalg")) {
+                        ("multipart/signed", Some(p), Some(m)) => micalg_kind(&p, m),
+                        _ => None,
+                    };
                     self.multipart(body, b, depth, encrypted, tap)?
                 }
                 None => self.copy(body)?,
@@ -231,7 +229,7 @@ impl Builder<'_> {
         boundary: &str,
         depth: usize,
         encrypted: Option<bool>,
-        tap: Option<openssl::hash::MessageDigest>,
+        tap: Option<Kind>,
     ) -> std::io::Result<()> {
         match self.split(body.clone(), boundary, tap)? {
             Some(parts) => {
@@ -265,7 +263,7 @@ impl Builder<'_> {
         &mut self,
         body: Range<u64>,
         boundary: &str,
-        tap: Option<openssl::hash::MessageDigest>,
+        tap: Option<Kind>,
     ) -> std::io::Result<Option<Vec<Part>>> {
         if boundary.is_empty() || boundary.len() > 70 {
             return Ok(None);
@@ -340,7 +338,7 @@ impl Builder<'_> {
                 return Ok(Some(parts));
             }
             if let (None, Some(t)) = (start, scan.tap.as_mut()) {
-                t.begin(line_end);
+                t.begin(line_end, &scan.buf[..scan.n], scan.win);
             }
             start = Some(line_end);
             dash = false;
@@ -626,7 +624,7 @@ mod tests {
     const MULTI: &[&str] = &[
         "multipart/mixed",
         "multipart/signed; micalg=sha-256; protocol=\"application/pkcs7-signature\"",
-        "multipart/signed; protocol=\"application/pgp-signature\"",
+        "multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"",
         "multipart/encrypted; protocol=\"application/pgp-encrypted\"",
         "multipart/alternative",
     ];
@@ -679,9 +677,21 @@ mod tests {
             prop_assert_eq!(restore(&s, &m), m.clone());
             for d in &s.digests {
                 let part = &m[d.range.start as usize..d.range.end as usize];
-                let want = crate::message::eol::to_crlf(part);
-                let md = openssl::hash::MessageDigest::from_nid(d.nid).unwrap();
-                prop_assert_eq!(&d.value, &openssl::hash::hash(md, &want).unwrap().to_vec());
+                match &d.value {
+                    super::super::tap::Value::Smime { nid, digest } => {
+                        let want = crate::message::eol::to_crlf(part);
+                        let md = openssl::hash::MessageDigest::from_nid(*nid).unwrap();
+                        prop_assert_eq!(digest, &openssl::hash::hash(md, &want).unwrap().to_vec());
+                    }
+                    super::super::tap::Value::Pgp { algo, context } => {
+                        let mut want = algo.context().unwrap().for_signature(4);
+                        crate::pgp::hash_canonical(&mut want, part);
+                        let (mut a, mut b) = (vec![0; 64], vec![0; 64]);
+                        context.clone().digest(&mut a).unwrap();
+                        want.digest(&mut b).unwrap();
+                        prop_assert_eq!(a, b);
+                    }
+                }
             }
             let keys = crate::secure::Keys::default();
             let whole = crate::secure::verify(&m, &keys, 0).unwrap();

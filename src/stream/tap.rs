@@ -1,34 +1,123 @@
-//! The digest of an S/MIME signed multipart's content, taken while the skeleton's structure
-//! scan reads it: a large signed message is then read once, not once for its structure and
-//! again for its hash (issue 13).
+//! The hash of a signed multipart's content, taken while the skeleton's structure scan reads
+//! it: a large signed message is then read once, not once for its structure and again for its
+//! hash (issue 13).
 //!
-//! The digest is the one `micalg` names. It is only an offer: the engine takes it when its
-//! signature uses that digest over exactly that range ([`super::precomputed_crlf`]), and
-//! hashes the source itself otherwise, so a wrong `micalg` costs time, never the verdict.
+//! The hash is the one `micalg` names: for S/MIME the finished digest of the content with bare
+//! LFs made CRLF (RFC 8551 §3.1.1), for OpenPGP the hash context over the content as
+//! `pgp::verify` canonicalizes it, before the signature's own trailer. It is only an offer:
+//! the engine takes it when its signature uses that hash over exactly that range
+//! ([`super::precomputed_crlf`], [`super::precomputed_pgp`]), and hashes the source itself
+//! otherwise, so a wrong `micalg` costs time, never the verdict.
 
 use super::Crlf;
 use openssl::hash::{Hasher, MessageDigest};
+use sequoia_openpgp::crypto::hash::Context;
+use sequoia_openpgp::types::HashAlgorithm;
 use std::ops::Range;
 
-/// A digest of a source range's bytes with bare LFs made CRLF (RFC 8551 §3.1.1).
-#[derive(Debug, Clone)]
+/// A hash of a source range's bytes, canonicalized as its mechanism's verifier does.
+#[derive(Clone)]
 pub struct Digest {
     /// The range hashed.
     pub range: Range<u64>,
-    /// The digest algorithm.
-    pub nid: openssl::nid::Nid,
-    /// The digest.
-    pub value: Vec<u8>,
+    /// The hash.
+    pub value: Value,
 }
 
-/// The digest algorithm `micalg` names (RFC 8551 §3.4.3.2), if we take digests ahead for it.
-pub fn micalg_digest(micalg: &str) -> Option<MessageDigest> {
-    match micalg.trim().to_ascii_lowercase().as_str() {
-        "sha-256" | "sha256" => Some(MessageDigest::sha256()),
-        "sha-384" | "sha384" => Some(MessageDigest::sha384()),
-        "sha-512" | "sha512" => Some(MessageDigest::sha512()),
-        "sha-224" | "sha224" => Some(MessageDigest::sha224()),
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Digest")
+            .field("range", &self.range)
+            .finish()
+    }
+}
+
+/// A finished S/MIME digest, or an OpenPGP hash context to be finished with a signature's
+/// trailer.
+#[derive(Clone)]
+pub enum Value {
+    /// The digest of the content with bare LFs made CRLF.
+    Smime {
+        /// Its algorithm.
+        nid: openssl::nid::Nid,
+        /// The digest.
+        digest: Vec<u8>,
+    },
+    /// A v4 signature's hash context over the content as `pgp::verify` hashes it.
+    Pgp {
+        /// Its algorithm.
+        algo: HashAlgorithm,
+        /// The context, before the signature's trailer.
+        context: Context,
+    },
+}
+
+/// What to hash a signed multipart's content with.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// S/MIME: a digest.
+    Smime(MessageDigest),
+    /// OpenPGP: a v4 signature's hash context.
+    Pgp(HashAlgorithm),
+}
+
+/// What the signed multipart of `protocol` (trimmed, lower case) and `micalg` is hashed with,
+/// if we take hashes ahead for it (RFC 8551 §3.4.3.2, RFC 3156 §5).
+pub fn micalg_kind(protocol: &str, micalg: &str) -> Option<Kind> {
+    let m = micalg.trim().to_ascii_lowercase();
+    match protocol {
+        "application/pkcs7-signature" | "application/x-pkcs7-signature" => match m.as_str() {
+            "sha-256" | "sha256" => Some(Kind::Smime(MessageDigest::sha256())),
+            "sha-384" | "sha384" => Some(Kind::Smime(MessageDigest::sha384())),
+            "sha-512" | "sha512" => Some(Kind::Smime(MessageDigest::sha512())),
+            "sha-224" | "sha224" => Some(Kind::Smime(MessageDigest::sha224())),
+            _ => None,
+        },
+        "application/pgp-signature" => match m.as_str() {
+            "pgp-sha256" => Some(Kind::Pgp(HashAlgorithm::SHA256)),
+            "pgp-sha384" => Some(Kind::Pgp(HashAlgorithm::SHA384)),
+            "pgp-sha512" => Some(Kind::Pgp(HashAlgorithm::SHA512)),
+            "pgp-sha224" => Some(Kind::Pgp(HashAlgorithm::SHA224)),
+            _ => None,
+        },
         _ => None,
+    }
+}
+
+enum Sink {
+    Smime(MessageDigest, Hasher),
+    Pgp(HashAlgorithm, Context),
+}
+
+impl Sink {
+    fn new(kind: Kind) -> Option<Sink> {
+        match kind {
+            Kind::Smime(md) => Hasher::new(md).ok().map(|h| Sink::Smime(md, h)),
+            Kind::Pgp(algo) => algo
+                .context()
+                .ok()
+                .map(|b| Sink::Pgp(algo, b.for_signature(4))),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        match self {
+            Sink::Smime(_, h) => h.update(bytes).map_err(|_| ()),
+            Sink::Pgp(_, c) => {
+                c.update(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> Option<Value> {
+        match self {
+            Sink::Smime(md, mut h) => Some(Value::Smime {
+                nid: md.type_(),
+                digest: h.finish().ok()?.to_vec(),
+            }),
+            Sink::Pgp(algo, context) => Some(Value::Pgp { algo, context }),
+        }
     }
 }
 
@@ -38,9 +127,12 @@ const HELD: usize = 3;
 
 /// Hashes what the scan reads, from where the first part starts to where it is known to end.
 pub struct Tap {
-    md: MessageDigest,
-    hasher: Option<Hasher>,
+    kind: Kind,
+    sink: Option<Sink>,
     canon: Crlf,
+    /// Hashed as it is, not canonicalized: OpenPGP content whose first line ends in CRLF
+    /// (`pgp::verify::hash_canonical`).
+    raw: bool,
     /// Where hashing starts (set when the first delimiter line is found).
     start: Option<u64>,
     /// Everything before this offset was seen.
@@ -51,12 +143,13 @@ pub struct Tap {
 }
 
 impl Tap {
-    /// A tap for `md`.
-    pub fn new(md: MessageDigest) -> Tap {
+    /// A tap for `kind`.
+    pub fn new(kind: Kind) -> Tap {
         Tap {
-            md,
-            hasher: Hasher::new(md).ok(),
+            kind,
+            sink: Sink::new(kind),
             canon: Crlf::default(),
+            raw: false,
             start: None,
             fed: 0,
             held: Vec::new(),
@@ -64,10 +157,21 @@ impl Tap {
         }
     }
 
-    /// The first part starts at `at`.
-    pub fn begin(&mut self, at: u64) {
+    /// The first part starts at `at`, in `window` (whose first byte is at offset `win`).
+    pub fn begin(&mut self, at: u64, window: &[u8], win: u64) {
         self.start = Some(at);
         self.fed = at;
+        if let Kind::Pgp(_) = self.kind {
+            // As `Eol::detect` decides for the whole content: by its first line ending, which
+            // must be in this window.
+            let rest = usize::try_from(at.saturating_sub(win))
+                .ok()
+                .and_then(|i| window.get(i..));
+            match rest.and_then(|r| memchr::memchr(b'\n', r).map(|i| (r, i))) {
+                Some((r, i)) => self.raw = i > 0 && r[i - 1] == b'\r',
+                None => self.failed = true,
+            }
+        }
     }
 
     /// Sees `window` (whose first byte is at offset `win`) up to offset `upto`.
@@ -110,25 +214,28 @@ impl Tap {
         let keep = usize::try_from(end.saturating_sub(held_from)).ok()?;
         let held = std::mem::take(&mut self.held);
         self.hash(&held[..keep.min(held.len())]);
-        let mut h = self.hasher.take()?;
-        self.canon.finish(&mut |c: &[u8]| h.update(c)).ok()?;
-        let value = h.finish().ok()?.to_vec();
-        (!self.failed).then(|| Digest {
+        let mut sink = self.sink.take()?;
+        self.canon.finish(&mut |c: &[u8]| sink.update(c)).ok()?;
+        let value = sink.finish()?;
+        (!self.failed).then_some(Digest {
             range: start..end,
-            nid: self.md.type_(),
             value,
         })
     }
 
     fn hash(&mut self, bytes: &[u8]) {
-        let Some(h) = self.hasher.as_mut() else {
+        let Some(sink) = self.sink.as_mut() else {
             self.failed = true;
             return;
         };
         if bytes.is_empty() {
             return;
         }
-        if self.canon.feed(bytes, &mut |c: &[u8]| h.update(c)).is_err() {
+        let fed = match self.raw {
+            true => sink.update(bytes),
+            false => self.canon.feed(bytes, &mut |c: &[u8]| sink.update(c)),
+        };
+        if fed.is_err() {
             self.failed = true;
         }
     }
@@ -172,12 +279,15 @@ mod tests {
                         let src = Source::spool(&m, &mut std::io::empty(), u64::MAX - 1).unwrap();
                         let s = skeleton::build(&src, 0).unwrap().unwrap();
                         let d = &s.digests[0];
+                        let super::Value::Smime { digest, .. } = &d.value else {
+                            panic!("an S/MIME digest");
+                        };
                         let part = &m[d.range.start as usize..d.range.end as usize];
                         let want = crate::message::eol::to_crlf(if crlf { part } else { &content })
                             .into_owned();
                         assert_eq!(
-                            d.value,
-                            hash(MessageDigest::sha256(), &want).unwrap().to_vec(),
+                            digest,
+                            &hash(MessageDigest::sha256(), &want).unwrap().to_vec(),
                             "len {len} shift {shift} dash {dash} crlf {crlf}"
                         );
                         checked += 1;
