@@ -36,9 +36,11 @@ mod verify;
 
 pub(crate) use agent::AgentKeys;
 pub use agent::{Agent, DEFAULT_TIMEOUT as AGENT_TIMEOUT, SigningKey};
+pub(crate) use encrypt::encrypt_with;
 pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keys::load_keys;
 pub use sequoia_openpgp::types::HashAlgorithm;
+pub(crate) use sign::sign_with;
 pub use sign::{SignOptions, sign};
 pub(crate) use verify::open_with;
 pub use verify::{Opened, open, panic_is_caught, verify_detached, verify_inline};

@@ -8,12 +8,17 @@
 //! holds the headers and the small parts, whatever the size of the attachments, and the
 //! verdict is the engine's own (the skeleton is found with the engine's header and delimiter
 //! rules, and a test judges every message of the test corpus both ways).
+//!
+//! `protect` of a large message works on the same skeleton, its large bodies standing as
+//! holes that the signing and encrypting code reads through a [`Content`] ([`Splice`]).
 
 pub mod skeleton;
 mod source;
+mod splice;
 
 pub use skeleton::{Elision, Skeleton};
 pub use source::{RangeReader, Source};
+pub use splice::{Content, Splice, Spool, Whole};
 
 use std::cell::RefCell;
 use std::ops::Range;
