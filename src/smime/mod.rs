@@ -16,6 +16,7 @@ mod decrypt;
 mod encrypt;
 pub(crate) mod keyfile;
 mod label;
+mod seal;
 mod sign;
 mod verify;
 
