@@ -34,6 +34,7 @@ mod r12_files;
 mod r12_limits;
 mod r12_profile_limits;
 mod r12_props;
+mod r13_protect;
 mod r13_stream;
 mod r9_attacks;
 mod r9_protect;
