@@ -35,6 +35,7 @@ mod r12_limits;
 mod r12_profile_limits;
 mod r12_props;
 mod r13_decrypt;
+mod r13_protect;
 mod r13_smime_stream;
 mod r13_stream;
 mod r9_attacks;

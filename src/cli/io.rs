@@ -99,8 +99,13 @@ pub fn open_input(file: Option<&Path>, limit: u64) -> Result<Opened> {
                 path: p.to_owned(),
                 source,
             })?;
-            size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            handle = f.try_clone().ok();
+            let meta = f.metadata().ok();
+            size = meta.as_ref().map_or(0, |m| m.len());
+            // Only a regular file can be read again by offset; a FIFO or device named as
+            // FILE is spooled like a pipe.
+            if meta.is_some_and(|m| m.is_file()) {
+                handle = f.try_clone().ok();
+            }
             (p.to_owned(), Box::new(f))
         }
         _ => {
@@ -202,13 +207,36 @@ impl Sink {
                 out.flush()?;
                 Ok(())
             }
-            Sink::File(p) => write_atomic(p, parts, rest),
+            Sink::File(p) => write_atomic(p, &mut |w| {
+                parts.iter().try_for_each(|p| w.write_all(p))?;
+                std::io::copy(rest, w)?;
+                Ok(())
+            }),
+        }
+    }
+
+    /// Writes what `fill` writes, all or nothing: `-o FILE` atomically; stdout only once
+    /// `fill` has written everything, to an unlinked 0600 temporary file first. `fill` may
+    /// read the input again (a large message, ximf::stream), and a read that fails half way
+    /// must not leave half a message on stdout.
+    pub fn write_with(&self, fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
+        match self {
+            Sink::Stdout => {
+                use std::io::Seek;
+                let mut spool = std::io::BufWriter::new(tempfile::tempfile()?);
+                fill(&mut spool)?;
+                let mut file = spool.into_inner().map_err(|e| e.into_error())?;
+                file.rewind()?;
+                self.write_stream(&[], &mut file)
+            }
+            Sink::File(p) => write_atomic(p, fill),
         }
     }
 }
 
-/// Writes the parts to a temporary file beside `path`, then renames it over `path`, so a reader
-/// never sees half a message. A symbolic link is followed; a device or FIFO is written through.
+/// Writes what `fill` writes to a temporary file beside `path`, then renames it over `path`,
+/// so a reader never sees half a message. A symbolic link is followed; a device or FIFO is
+/// written through.
 ///
 /// The output may be plaintext or key material (design.md §8: never leak), so a new file is
 /// created 0600, and replacing an existing file never makes it more readable than it was: the
@@ -216,7 +244,7 @@ impl Sink {
 /// set-id bits, and without group bits unless it keeps the old group too. The temporary file is
 /// created 0600 from the start, so there is no moment in which the plaintext is readable by
 /// anyone who could not read the file it replaces.
-fn write_atomic(path: &Path, parts: &[&[u8]], rest: &mut dyn std::io::Read) -> Result<()> {
+fn write_atomic(path: &Path, fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
     let cant = |source| Error::Output {
         path: path.to_owned(),
         source,
@@ -225,7 +253,7 @@ fn write_atomic(path: &Path, parts: &[&[u8]], rest: &mut dyn std::io::Read) -> R
         // Replace the file the link points to, never the link itself.
         Ok(m) if m.file_type().is_symlink() => {
             let target = std::fs::canonicalize(path).map_err(cant)?;
-            return write_atomic(&target, parts, rest);
+            return write_atomic(&target, fill);
         }
         // A device or a FIFO cannot be renamed over: write through it (no atomicity to keep).
         Ok(m) if !m.is_file() && !m.is_dir() => {
@@ -233,9 +261,7 @@ fn write_atomic(path: &Path, parts: &[&[u8]], rest: &mut dyn std::io::Read) -> R
                 .write(true)
                 .open(path)
                 .map_err(cant)?;
-            parts.iter().try_for_each(|p| f.write_all(p))?;
-            std::io::copy(rest, &mut f)?;
-            return Ok(());
+            return fill(&mut f);
         }
         Ok(m) if m.is_file() => Some(m),
         _ => None,
@@ -248,17 +274,18 @@ fn write_atomic(path: &Path, parts: &[&[u8]], rest: &mut dyn std::io::Read) -> R
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (tmp, mut f) = create_temp(&dir, &name).map_err(cant)?;
+    let (tmp, f) = create_temp(&dir, &name).map_err(cant)?;
+    let mut w = std::io::BufWriter::new(f);
     let written = match &existing {
-        Some(old) => keep_mode(&f, old),
+        Some(old) => keep_mode(w.get_ref(), old).map_err(Error::Io),
         None => Ok(()),
     }
-    .and_then(|()| parts.iter().try_for_each(|p| f.write_all(p)))
-    .and_then(|()| std::io::copy(rest, &mut f).map(drop))
-    .and_then(|()| f.sync_all());
+    .and_then(|()| fill(&mut w))
+    .and_then(|()| w.flush().map_err(Error::Io))
+    .and_then(|()| w.get_ref().sync_all().map_err(Error::Io));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Io(e));
+        return Err(e);
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

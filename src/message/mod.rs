@@ -67,6 +67,9 @@ pub struct Message {
     fields: Vec<Field>,
     /// For a message read as a skeleton ([`crate::stream`]): where its left-out bytes are.
     origin: Option<std::sync::Arc<crate::stream::Origin>>,
+    /// For a message whose bodies stand as holes ([`crate::stream::Splice`]): its size less
+    /// the bytes held.
+    size_delta: i64,
 }
 
 impl Message {
@@ -95,7 +98,30 @@ impl Message {
             body_start: scan.body_start,
             fields: scan.fields,
             origin: None,
+            size_delta: 0,
         })
+    }
+
+    /// A message of `size` bytes whose large bodies stand as holes in `bytes`
+    /// ([`crate::stream::Splice`]): parsed as [`Message::parse`] parses, its
+    /// [`Message::size`] the size of the message it stands for.
+    pub fn standing_for(bytes: Vec<u8>, size: u64) -> Result<Message> {
+        let mut m = Message::parse(bytes)?;
+        m.size_delta = size as i64 - m.bytes.len() as i64;
+        Ok(m)
+    }
+
+    /// [`Message::edit`], parsed again: a message standing for a larger one
+    /// ([`Message::standing_for`]) still does, grown by what the edit adds.
+    pub fn edited(
+        &self,
+        remove: &dyn Fn(&Field) -> bool,
+        add: &[(String, String)],
+        placement: Placement,
+    ) -> Result<Message> {
+        let mut m = Message::parse(self.edit(remove, add, placement)?)?;
+        m.size_delta = self.size_delta;
+        Ok(m)
     }
 
     /// A message read as a skeleton: `skeleton` is what [`Message::bytes`] gives and what the
@@ -119,7 +145,7 @@ impl Message {
     pub fn size(&self) -> u64 {
         match &self.origin {
             Some(o) => o.source.len(),
-            None => self.bytes.len() as u64,
+            None => (self.bytes.len() as i64 + self.size_delta).max(0) as u64,
         }
     }
 

@@ -116,16 +116,115 @@ pub fn seven_bit_safe(body: &[u8]) -> bool {
 /// A boundary that cannot occur in `content`: derived from its SHA-256 (no RNG in domain code,
 /// style.md §2), lengthened in the unlikely case it occurs.
 pub fn boundary_for(content: &[u8], tag: &str) -> String {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(content);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let mut b = format!("=-ximf-{tag}-{}", &hex[..24]);
-    let mut extra = 24;
-    while memchr::memmem::find(content, b.as_bytes()).is_some() && extra < 64 {
-        extra += 8;
-        b = format!("=-ximf-{tag}-{}", &hex[..extra]);
+    let mut probe = BoundaryProbe::new(tag);
+    probe.update(content);
+    let found = probe.boundary(|b| {
+        Ok::<_, std::convert::Infallible>(memchr::memmem::find(content, b.as_bytes()).is_some())
+    });
+    match found {
+        Ok(b) => b,
+        Err(never) => match never {},
     }
-    b
+}
+
+/// [`boundary_for`] over content that comes in chunks (a large message's, issue 13): it
+/// hashes them and notes whether any boundary of `tag` could occur in them, so that the
+/// content is searched again only when one might.
+pub struct BoundaryProbe {
+    tag: String,
+    sha: sha2::Sha256,
+    prefix: Occurs,
+    last: [u8; 2],
+}
+
+impl BoundaryProbe {
+    /// A probe for boundaries tagged `tag`.
+    pub fn new(tag: &str) -> Self {
+        use sha2::Digest as _;
+        BoundaryProbe {
+            tag: tag.to_owned(),
+            sha: sha2::Sha256::new(),
+            prefix: Occurs::new(format!("=-ximf-{tag}-").as_bytes()),
+            last: [0; 2],
+        }
+    }
+
+    /// Takes the next chunk of the content.
+    pub fn update(&mut self, chunk: &[u8]) {
+        use sha2::Digest as _;
+        self.sha.update(chunk);
+        self.prefix.update(chunk);
+        match chunk {
+            [.., a, b] => self.last = [*a, *b],
+            [b] => self.last = [self.last[1], *b],
+            [] => {}
+        }
+    }
+
+    /// True when the content ended with CRLF.
+    pub fn ends_with_crlf(&self) -> bool {
+        &self.last == b"\r\n"
+    }
+
+    /// The boundary: `occurs` says whether a candidate occurs in the content (asked only
+    /// when the content holds the start of one).
+    pub fn boundary<E>(self, mut occurs: impl FnMut(&str) -> Result<bool, E>) -> Result<String, E> {
+        use sha2::Digest as _;
+        let digest = self.sha.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let tag = &self.tag;
+        let mut b = format!("=-ximf-{tag}-{}", &hex[..24]);
+        let mut extra = 24;
+        while self.prefix.found() && occurs(&b)? && extra < 64 {
+            extra += 8;
+            b = format!("=-ximf-{tag}-{}", &hex[..extra]);
+        }
+        Ok(b)
+    }
+}
+
+/// Whether a needle occurs in content that comes in chunks (a match may cross two).
+pub struct Occurs {
+    needle: Vec<u8>,
+    tail: Vec<u8>,
+    found: bool,
+}
+
+impl Occurs {
+    /// Looks for `needle`.
+    pub fn new(needle: &[u8]) -> Self {
+        Occurs {
+            needle: needle.to_vec(),
+            tail: Vec::new(),
+            found: false,
+        }
+    }
+
+    /// Takes the next chunk.
+    pub fn update(&mut self, chunk: &[u8]) {
+        if self.found {
+            return;
+        }
+        // The end of the previous chunk and the start of this one, for a match across them.
+        let keep = self.needle.len().saturating_sub(1);
+        let mut junction = std::mem::take(&mut self.tail);
+        junction.extend_from_slice(&chunk[..chunk.len().min(keep)]);
+        self.found = memchr::memmem::find(&junction, &self.needle).is_some()
+            || memchr::memmem::find(chunk, &self.needle).is_some();
+        if chunk.len() >= keep {
+            junction.clear();
+            junction.extend_from_slice(&chunk[chunk.len() - keep..]);
+        } else {
+            let drop = junction.len().saturating_sub(keep);
+            junction.drain(..drop);
+        }
+        self.tail = junction;
+    }
+
+    /// True when the needle occurred in what was taken.
+    pub fn found(&self) -> bool {
+        self.found
+    }
 }
 
 /// What [`to_seven_bit`] made of an entity's body.
@@ -340,5 +439,25 @@ mod tests {
         let b = boundary_for(b"hello", "s");
         assert!(b.starts_with("=-ximf-s-"));
         assert_eq!(b, boundary_for(b"hello", "s"));
+    }
+
+    #[test]
+    fn occurs_across_chunks() {
+        let data = b"abc=-ximf-s-def";
+        for cut in 0..data.len() {
+            let mut o = Occurs::new(b"=-ximf-s-");
+            o.update(&data[..cut]);
+            o.update(&data[cut..]);
+            assert!(o.found(), "cut {cut}");
+            for split in [1, 2, 3] {
+                let mut o = Occurs::new(b"=-ximf-s-");
+                data.chunks(split).for_each(|c| o.update(c));
+                assert!(o.found());
+            }
+        }
+        let mut o = Occurs::new(b"zz");
+        o.update(b"z");
+        o.update(b"az");
+        assert!(!o.found());
     }
 }

@@ -12,6 +12,7 @@ use super::sign::{Hp, assemble, multipart_signed, prepare};
 use super::{crypto, keys, policy, system_time};
 use crate::message::eol::{Eol, to_crlf};
 use crate::mime::transfer;
+use crate::stream::{Content, Whole};
 use crate::{Error, Result};
 
 /// How to encrypt.
@@ -55,10 +56,11 @@ impl EncryptOptions {
     }
 }
 
-/// Encrypts `plain` (a MIME entity) to `recipients`, signing it too when `signer` is given.
-/// Returns the armored OpenPGP message (CRLF).
+/// Encrypts `plain` (a MIME entity, whose bytes `content` reads) to `recipients`, signing it
+/// too when `signer` is given. Returns the armored OpenPGP message (CRLF), or, when `content`
+/// has a spool for it, what stands for it there.
 pub(crate) fn encrypt_bytes(
-    plain: &[u8],
+    (plain, content): (&[u8], &dyn Content),
     recipients: &[Cert],
     signer: Option<&SigningKey>,
     now: i64,
@@ -85,8 +87,13 @@ pub(crate) fn encrypt_bytes(
         }
     };
     let mut out = Vec::new();
+    let mut spool = content.spool()?;
     {
-        let m = Message::new(&mut out);
+        let sink: Box<dyn std::io::Write + Send + Sync + '_> = match spool.as_mut() {
+            Some(s) => Box::new(CrlfWriter { w: s, cr: false }),
+            None => Box::new(&mut out),
+        };
+        let m = Message::new(sink);
         let m = Armorer::new(m)
             .build()
             .map_err(crypto("encryption failed"))?;
@@ -109,15 +116,57 @@ pub(crate) fn encrypt_bytes(
             .map_err(crypto("encryption failed"))?
             .build()
             .map_err(crypto("encryption failed"))?;
-        w.write_all(plain)?;
+        content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
         w.finalize().map_err(failed("encryption failed"))?;
     }
-    Ok(to_crlf(&out).into_owned())
+    match spool {
+        Some(s) => content.place(s),
+        None => Ok(to_crlf(&out).into_owned()),
+    }
 }
 
-/// Wraps an armored OpenPGP message into a `multipart/encrypted` body: (Content-Type, body).
-pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let boundary = transfer::boundary_for(armored, "e");
+/// Writes through with every bare LF turned into CRLF, as [`to_crlf`] does to the whole.
+struct CrlfWriter<'w, W> {
+    w: &'w mut W,
+    /// The last byte written was a CR.
+    cr: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for CrlfWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut pending = 0;
+        for i in memchr::memchr_iter(b'\n', buf) {
+            let after_cr = if i == 0 { self.cr } else { buf[i - 1] == b'\r' };
+            if !after_cr {
+                self.w.write_all(&buf[pending..i])?;
+                self.w.write_all(b"\r")?;
+                pending = i;
+            }
+        }
+        self.w.write_all(&buf[pending..])?;
+        if let Some(&last) = buf.last() {
+            self.cr = last == b'\r';
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Wraps an armored OpenPGP message (whose bytes `content` reads) into a `multipart/encrypted`
+/// body: (Content-Type, body).
+pub(crate) fn multipart_encrypted(
+    (armored, content): (&[u8], &dyn Content),
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut probe = transfer::BoundaryProbe::new("e");
+    content.feed(armored, &mut |c| {
+        probe.update(c);
+        Ok(())
+    })?;
+    let ends_with_crlf = probe.ends_with_crlf();
+    let boundary = probe.boundary(|b| content.contains(armored, b.as_bytes()))?;
     let ct = format!(
         "Content-Type: multipart/encrypted;\r\n\tprotocol=\"application/pgp-encrypted\";\r\n\tboundary=\"{boundary}\""
     );
@@ -134,11 +183,11 @@ pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
         .as_bytes(),
     );
     body.extend_from_slice(armored);
-    if !armored.ends_with(b"\r\n") {
+    if !ends_with_crlf {
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (ct.into_bytes(), body)
+    Ok((ct.into_bytes(), body))
 }
 
 /// Encrypts a whole RFC 5322 message as RFC 3156 `multipart/encrypted`.
@@ -151,6 +200,17 @@ pub(crate) fn multipart_encrypted(armored: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// signer no signing key) at `opts.now`, and [`Error::Message`] when the input has no header;
 /// a signer in gpg-agent fails as [`super::sign`] says.
 pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Result<Vec<u8>> {
+    encrypt_with(message, recipients, opts, &Whole)
+}
+
+/// [`encrypt`] of a message whose content `content` reads: a large message's bodies stand as
+/// holes ([`crate::stream::Splice`]), and so does the ciphertext in the output.
+pub(crate) fn encrypt_with(
+    message: &[u8],
+    recipients: &[Cert],
+    opts: &EncryptOptions,
+    content: &dyn Content,
+) -> Result<Vec<u8>> {
     if recipients.is_empty() {
         return Err(Error::Usage(
             "encryption needs at least one recipient".into(),
@@ -161,7 +221,7 @@ pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Re
     let prepared = prepare(&crlf, opts.header_protection.then_some(Hp::Cipher))?;
     let (entity, combined_signer) = match (&opts.sign_with, opts.combined) {
         (Some(signer), false) => {
-            let (ct, body) = multipart_signed(&prepared.part, signer, None, opts.now)?;
+            let (ct, body) = multipart_signed((&prepared.part, content), signer, None, opts.now)?;
             let mut e = ct;
             e.extend_from_slice(b"\r\n\r\n");
             e.extend_from_slice(&body);
@@ -169,8 +229,8 @@ pub fn encrypt(message: &[u8], recipients: &[Cert], opts: &EncryptOptions) -> Re
         }
         (signer, _) => (prepared.part, signer.as_ref()),
     };
-    let armored = encrypt_bytes(&entity, recipients, combined_signer, opts.now)?;
-    let (ct, body) = multipart_encrypted(&armored);
+    let armored = encrypt_bytes((&entity, content), recipients, combined_signer, opts.now)?;
+    let (ct, body) = multipart_encrypted((&armored, content))?;
     Ok(assemble(&prepared.outer, &ct, &body, eol))
 }
 

@@ -40,9 +40,11 @@ mod verify;
 
 pub(crate) use agent::AgentKeys;
 pub use agent::{Agent, DEFAULT_TIMEOUT as AGENT_TIMEOUT, SigningKey};
+pub(crate) use encrypt::encrypt_with;
 pub use encrypt::{EncryptOptions, encrypt, recipient_addresses};
 pub use keys::load_keys;
 pub use sequoia_openpgp::types::HashAlgorithm;
+pub(crate) use sign::sign_with;
 pub use sign::{SignOptions, sign};
 #[cfg(test)]
 pub(crate) use verify::hash_canonical;

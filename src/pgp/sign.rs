@@ -12,6 +12,7 @@ use super::agent::{self, SigningKey};
 use super::{policy, system_time};
 use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::mime::{self, Entity, transfer};
+use crate::stream::{Content, Whole};
 use crate::{Error, Result};
 
 /// How to sign.
@@ -154,9 +155,14 @@ pub(crate) fn prepare(crlf: &[u8], hp: Option<Hp>) -> Result<Prepared> {
     Ok(Prepared { outer, part })
 }
 
-/// A detached, armored, binary-type (0x00) signature over `data` (RFC 3156 §5), with its hash.
+/// What sees the signed bytes as they are hashed.
+type Observer<'a> = &'a mut dyn FnMut(&[u8]);
+
+/// A detached, armored, binary-type (0x00) signature over the bytes `data` stands for
+/// (`content` reads them; `observe` sees them too, in the same pass), with its hash (RFC 3156
+/// §5).
 pub(crate) fn detached_signature(
-    data: &[u8],
+    (data, content, observe): (&[u8], &dyn Content, Observer<'_>),
     signer: &SigningKey,
     hash: Option<HashAlgorithm>,
     now: i64,
@@ -201,21 +207,28 @@ pub(crate) fn detached_signature(
             .creation_time(t)
             .build()
             .map_err(crypto())?;
-        s.write_all(data)?;
+        content.feed(data, &mut |c| {
+            observe(c);
+            Ok(s.write_all(c)?)
+        })?;
         s.finalize().map_err(crypto())?;
     }
     Ok((to_crlf(&out).into_owned(), hash))
 }
 
-/// Wraps the canonical `part` into a `multipart/signed` entity: (Content-Type field, body).
+/// Wraps the canonical `part` (whose bytes `content` reads) into a `multipart/signed` entity:
+/// (Content-Type field, body).
 pub(crate) fn multipart_signed(
-    part: &[u8],
+    (part, content): (&[u8], &dyn Content),
     signer: &SigningKey,
     hash: Option<HashAlgorithm>,
     now: i64,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    let (sig, hash) = detached_signature(part, signer, hash, now)?;
-    let boundary = transfer::boundary_for(part, "s");
+    // The boundary is made of the part's hash, taken in the pass the signature takes.
+    let mut probe = transfer::BoundaryProbe::new("s");
+    let (sig, hash) =
+        detached_signature((part, content, &mut |c| probe.update(c)), signer, hash, now)?;
+    let boundary = probe.boundary(|b| content.contains(part, b.as_bytes()))?;
     let ct = format!(
         "Content-Type: multipart/signed; micalg=pgp-{};\r\n\tprotocol=\"application/pgp-signature\";\r\n\tboundary=\"{boundary}\"",
         policy::hash_name(hash)
@@ -272,11 +285,21 @@ pub(crate) fn assemble(outer: &[Vec<u8>], ct: &[u8], body: &[u8], eol: Eol) -> V
 /// reached or does not answer in time, [`Error::NoKey`] when it does not hold the secret, and
 /// [`Error::KeyRefused`] when it refuses (pinentry cancelled or unavailable, wrong passphrase).
 pub fn sign(message: &[u8], signer: impl Into<SigningKey>, opts: &SignOptions) -> Result<Vec<u8>> {
-    let signer = signer.into();
+    sign_with(message, &signer.into(), opts, &Whole)
+}
+
+/// [`sign`] of a message whose content `content` reads: a large message's bodies stand as
+/// holes ([`crate::stream::Splice`]), and the output holds them too.
+pub(crate) fn sign_with(
+    message: &[u8],
+    signer: &SigningKey,
+    opts: &SignOptions,
+    content: &dyn Content,
+) -> Result<Vec<u8>> {
     let eol = Eol::detect(message);
     let crlf = to_crlf(message);
     let prepared = prepare(&crlf, opts.header_protection.then_some(Hp::Clear))?;
-    let (ct, body) = multipart_signed(&prepared.part, &signer, opts.hash, opts.now)?;
+    let (ct, body) = multipart_signed((&prepared.part, content), signer, opts.hash, opts.now)?;
     Ok(assemble(&prepared.outer, &ct, &body, eol))
 }
 

@@ -10,6 +10,7 @@ pub use demands::Demands;
 
 use crate::error::{Error, Result};
 use crate::message::Message;
+use crate::stream::{Content, Whole};
 use crate::{pgp, smime};
 
 /// What to protect and how: the message (with `X-XIMF-Correspondance-Type` added when the type
@@ -38,8 +39,7 @@ pub fn plan(
         }
         (Some(s), None) => {
             let add = [(TYPE_FIELD.to_owned(), s.name.clone())];
-            message =
-                Message::parse(message.edit(&|_| false, &add, crate::message::Placement::End)?)?;
+            message = message.edited(&|_| false, &add, crate::message::Placement::End)?;
             Some(s)
         }
         (Some(s), Some(_)) => Some(s),
@@ -99,6 +99,21 @@ pub fn protect_with(
     envelope: &[String],
     lookup: Option<&Lookup>,
 ) -> Result<Vec<u8>> {
+    protect_content(message, demands, keys, now, (envelope, lookup), &Whole)
+}
+
+/// [`protect_with`] of a message whose content `content` reads: for a large message
+/// ([`crate::stream::Splice`]) its bodies stand as holes in `message`, and the output holds
+/// them (and the ciphertext) as holes too, for [`crate::stream::Splice::write`] to fill in.
+/// The same demands, keys and checks as for any message.
+pub fn protect_content(
+    message: &Message,
+    demands: &Demands,
+    keys: &Keys,
+    now: i64,
+    (envelope, lookup): (&[String], Option<&Lookup>),
+    content: &dyn Content,
+) -> Result<Vec<u8>> {
     if !demands.sign && !demands.encrypt {
         return Ok(message.bytes().to_vec());
     }
@@ -131,8 +146,8 @@ pub fn protect_with(
         every_recipient_has_a_key(mechanism, who.to, keys, now)?;
     }
     match mechanism {
-        Mechanism::Smime => protect_smime(message, demands, keys, now, who),
-        Mechanism::OpenPgp => protect_pgp(message, demands, keys, now, who),
+        Mechanism::Smime => protect_smime(message, demands, keys, (now, who), content),
+        Mechanism::OpenPgp => protect_pgp(message, demands, keys, (now, who), content),
     }
 }
 
@@ -210,8 +225,8 @@ fn protect_smime(
     message: &Message,
     d: &Demands,
     keys: &Keys,
-    now: i64,
-    who: Parties<'_>,
+    (now, who): (i64, Parties<'_>),
+    content: &dyn Content,
 ) -> Result<Vec<u8>> {
     let mut bytes = message.bytes().to_vec();
     if d.sign {
@@ -230,7 +245,7 @@ fn protect_smime(
             label: d.label.clone(),
             ..Default::default()
         };
-        bytes = smime::sign(&bytes, signer, &o)?;
+        bytes = smime::sign_with(&bytes, signer, &o, content)?;
     }
     if d.encrypt {
         let o = smime::EncryptOptions {
@@ -239,7 +254,7 @@ fn protect_smime(
             header_protection: d.header_protection,
             ..Default::default()
         };
-        bytes = smime::encrypt(&bytes, &keys.smime_recipients, &o)?;
+        bytes = smime::encrypt_with(&bytes, &keys.smime_recipients, &o, content)?;
     }
     Ok(bytes)
 }
@@ -248,8 +263,8 @@ fn protect_pgp(
     message: &Message,
     d: &Demands,
     keys: &Keys,
-    now: i64,
-    who: Parties<'_>,
+    (now, who): (i64, Parties<'_>),
+    content: &dyn Content,
 ) -> Result<Vec<u8>> {
     let signer = if d.sign {
         let s = keys.pgp_signer(who.from)?;
@@ -264,7 +279,7 @@ fn protect_pgp(
         if let Some(s) = signer {
             o = o.signed_by(s, false);
         }
-        return pgp::encrypt(message.bytes(), &keys.pgp_recipients, &o);
+        return pgp::encrypt_with(message.bytes(), &keys.pgp_recipients, &o, content);
     }
     let Some(s) = signer else {
         return Ok(message.bytes().to_vec());
@@ -274,5 +289,5 @@ fn protect_pgp(
     if let Some(h) = d.pgp_hash()? {
         o = o.with_hash(h);
     }
-    pgp::sign(message.bytes(), s, &o)
+    pgp::sign_with(message.bytes(), &s, &o, content)
 }

@@ -28,6 +28,7 @@ use super::sign::build_payload;
 use super::{Cipher, asn1, certs, is_pkcs7, oid};
 use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::mime::{self, Entity, transfer};
+use crate::stream::{Content, Whole};
 use crate::{Error, Result};
 
 /// How to encrypt.
@@ -69,6 +70,17 @@ pub fn encrypt(
     message: &[u8],
     recipients: &[Certificate],
     opts: &EncryptOptions,
+) -> Result<Vec<u8>> {
+    encrypt_with(message, recipients, opts, &Whole)
+}
+
+/// [`encrypt`] of a message whose content `content` reads: a large message's bodies stand as
+/// holes ([`crate::stream::Splice`]), and so does the ciphertext in the output.
+pub(crate) fn encrypt_with(
+    message: &[u8],
+    recipients: &[Certificate],
+    opts: &EncryptOptions,
+    content: &dyn Content,
 ) -> Result<Vec<u8>> {
     if recipients.is_empty() {
         return Err(Error::NoKey(
@@ -120,7 +132,17 @@ pub fn encrypt(
     }
     let payload = build_payload(&raw, &ent, hp.then_some("cipher"), &hp_outer)?;
     let cipher = opts.cipher.unwrap_or(Cipher::Aes256Gcm);
-    let ci = envelope(&payload, recipients, cipher, opts.oaep)?;
+    // A large payload is encrypted as it is read, into a spool (BER with indefinite lengths,
+    // as `openssl cms -stream` writes); one held whole, into DER.
+    let b64 = match content.spool()? {
+        None => transfer::base64_lines(&envelope(&payload, recipients, cipher, opts.oaep)?),
+        Some(spool) => {
+            let mut lines = super::seal::Base64Lines::new(spool);
+            let sealing = sealing(recipients, cipher, opts.oaep)?;
+            super::seal::write_enveloped((&payload, content), &sealing, &mut lines)?;
+            content.place(lines.finish()?)?
+        }
+    };
     let smime_type = match cipher {
         Cipher::Aes128Gcm | Cipher::Aes256Gcm => "authEnveloped-data",
         _ => "enveloped-data",
@@ -128,7 +150,7 @@ pub fn encrypt(
     outer.extend_from_slice(
         format!("MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type={smime_type};\r\n name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n").as_bytes(),
     );
-    outer.extend(transfer::base64_lines(&ci));
+    outer.extend(b64);
     Ok(to_eol(&outer, eol).into_owned())
 }
 
@@ -149,7 +171,7 @@ fn check_validity(recipients: &[Certificate], now: i64) -> Result<()> {
     Ok(())
 }
 
-fn alg(o: &str, params: Option<&[u8]>) -> Result<AlgorithmIdentifierOwned> {
+pub(crate) fn alg(o: &str, params: Option<&[u8]>) -> Result<AlgorithmIdentifierOwned> {
     Ok(AlgorithmIdentifierOwned {
         oid: oid(o),
         parameters: params.map(Any::from_der).transpose().map_err(crypto)?,
@@ -172,13 +194,21 @@ fn oaep_sha256_params() -> Vec<u8> {
     )
 }
 
-/// A CMS ContentInfo with (auth)EnvelopedData of `content` for `recipients`.
-pub(crate) fn envelope(
-    content: &[u8],
-    recipients: &[Certificate],
-    cipher: Cipher,
-    oaep: bool,
-) -> Result<Vec<u8>> {
+/// What sealing content for recipients takes, whichever way it is written: the cipher, a
+/// fresh content-encryption key, and that key for each recipient.
+pub(crate) struct Sealing {
+    pub sc: symm::Cipher,
+    pub oid_c: &'static str,
+    pub gcm: bool,
+    pub cek: Vec<u8>,
+    pub recip_infos: RecipientInfos,
+    /// Some recipient is a key agreement one (EnvelopedData version 2).
+    pub kari: bool,
+}
+
+/// A fresh content-encryption key for `cipher`, transported to each of `recipients` (RSA
+/// PKCS#1 v1.5 or OAEP, or ECDH, see the module docs).
+pub(crate) fn sealing(recipients: &[Certificate], cipher: Cipher, oaep: bool) -> Result<Sealing> {
     let (sc, oid_c, gcm) = match cipher {
         Cipher::Aes128Cbc => (symm::Cipher::aes_128_cbc(), super::OID_AES128_CBC, false),
         Cipher::Aes256Cbc => (symm::Cipher::aes_256_cbc(), super::OID_AES256_CBC, false),
@@ -269,6 +299,31 @@ pub(crate) fn envelope(
         }
     }
     let recip_infos = RecipientInfos::try_from(infos).map_err(crypto)?;
+    Ok(Sealing {
+        sc,
+        oid_c,
+        gcm,
+        cek,
+        recip_infos,
+        kari,
+    })
+}
+
+/// A CMS ContentInfo with (auth)EnvelopedData of `content` for `recipients`, DER.
+pub(crate) fn envelope(
+    content: &[u8],
+    recipients: &[Certificate],
+    cipher: Cipher,
+    oaep: bool,
+) -> Result<Vec<u8>> {
+    let Sealing {
+        sc,
+        oid_c,
+        gcm,
+        cek,
+        recip_infos,
+        kari,
+    } = sealing(recipients, cipher, oaep)?;
     let (ct_oid, inner) = if gcm {
         let mut nonce = [0u8; 12];
         openssl::rand::rand_bytes(&mut nonce).map_err(crypto)?;

@@ -23,6 +23,7 @@ use super::label::{self, EssLabel, HeaderStatus, SecureHeaders};
 use super::{Digest, asn1, oid};
 use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::mime::{self, Entity, transfer};
+use crate::stream::{Content, Whole};
 use crate::{Error, Result};
 
 /// How to sign.
@@ -67,6 +68,17 @@ impl Default for SignOptions {
 /// key cannot sign (RSA < 2048 bits, unsupported type) and [`Error::Crypto`] when a label or
 /// secure-header list cannot be encoded.
 pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<Vec<u8>> {
+    sign_with(message, creds, opts, &Whole)
+}
+
+/// [`sign`] of a message whose content `content` reads: a large message's bodies stand as
+/// holes ([`crate::stream::Splice`]), and the output holds them too.
+pub(crate) fn sign_with(
+    message: &[u8],
+    creds: &Credentials,
+    opts: &SignOptions,
+    content: &dyn Content,
+) -> Result<Vec<u8>> {
     let eol = Eol::detect(message);
     let raw = to_crlf(message);
     let ent = Entity::message(&raw).map_err(|e| Error::Message(e.to_string()))?;
@@ -83,13 +95,26 @@ pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<V
         extra.push(attribute(label::OID_SECURITY_LABEL, &der)?);
     }
     let digest = choose_digest(creds, opts.digest)?;
-    let ci = signed_data(
-        &payload,
-        opts.opaque,
+    // One pass over the payload gives the digest the signature covers and the SHA-256 the
+    // boundary is made of: a large payload is read from its source once.
+    let mut md = openssl::hash::Hasher::new(digest.md()).map_err(crypto)?;
+    let mut sha = openssl::sha::Sha256::new();
+    let mut encapsulated = Vec::new();
+    content.feed(&payload, &mut |c| {
+        md.update(c).map_err(crypto)?;
+        sha.update(c);
+        if opts.opaque {
+            encapsulated.extend_from_slice(c);
+        }
+        Ok(())
+    })?;
+    let md = md.finish().map_err(crypto)?;
+    let ci = signed_data_over(
+        &md,
+        opts.opaque.then_some(&encapsulated[..]),
         creds,
         digest,
-        opts.rsa_pss,
-        opts.now,
+        (opts.rsa_pss, opts.now),
         extra,
     )?;
 
@@ -100,7 +125,7 @@ pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<V
         );
         out.extend(transfer::base64_lines(&ci));
     } else {
-        let b = boundary(&payload);
+        let b = boundary_from(&sha.finish());
         out.extend_from_slice(
             format!(
                 "MIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg={}; boundary=\"{b}\"\r\n\r\nThis is an S/MIME signed message.\r\n\r\n--{b}\r\n",
@@ -118,18 +143,15 @@ pub fn sign(message: &[u8], creds: &Credentials, opts: &SignOptions) -> Result<V
     Ok(to_eol(&out, eol).into_owned())
 }
 
-/// A boundary derived from the content (no hidden RNG, style.md §2); a part cannot contain a
-/// hash of itself.
-pub(crate) fn boundary(content: &[u8]) -> String {
-    let h = hash(openssl::hash::MessageDigest::sha256(), content)
-        .map(|d| {
-            d.iter()
-                .take(12)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        })
-        .unwrap_or_default();
+/// A boundary derived from the content whose SHA-256 is `sha256` (no hidden RNG, style.md §2);
+/// a part cannot contain a hash of itself.
+fn boundary_from(sha256: &[u8; 32]) -> String {
+    let h: String = sha256.iter().take(12).map(|b| format!("{b:02x}")).collect();
     format!("----ximf-{h}")
+}
+
+fn crypto(e: openssl::error::ErrorStack) -> Error {
+    Error::Crypto(e.to_string())
 }
 
 /// The non-structural header fields of the message, raw, in order.
@@ -313,6 +335,7 @@ pub(crate) fn pss_params(d: Digest) -> Vec<u8> {
 
 /// A CMS ContentInfo holding SignedData over `content` (encapsulated when `attach`), with
 /// contentType, signingTime and messageDigest plus `extra` signed attributes.
+#[cfg(test)]
 pub(crate) fn signed_data(
     content: &[u8],
     attach: bool,
@@ -322,8 +345,26 @@ pub(crate) fn signed_data(
     now: i64,
     extra: Vec<Attribute>,
 ) -> Result<Vec<u8>> {
-    let crypto = |e: openssl::error::ErrorStack| Error::Crypto(e.to_string());
     let md = hash(digest.md(), content).map_err(crypto)?;
+    signed_data_over(
+        &md,
+        attach.then_some(content),
+        creds,
+        digest,
+        (pss, now),
+        extra,
+    )
+}
+
+/// [`signed_data`] of content whose `digest` is `md`, encapsulating `attached` when given.
+fn signed_data_over(
+    md: &[u8],
+    attached: Option<&[u8]>,
+    creds: &Credentials,
+    digest: Digest,
+    (pss, now): (bool, i64),
+    extra: Vec<Attribute>,
+) -> Result<Vec<u8>> {
     let t = Duration::from_secs(now.max(0) as u64);
     // RFC 5652 §11.3: UTCTime through 2049, GeneralizedTime after.
     let time = match UtcTime::from_unix_duration(t) {
@@ -348,7 +389,7 @@ pub(crate) fn signed_data(
         attribute(super::OID_SIGNING_TIME, &time)?,
         attribute(
             super::OID_MESSAGE_DIGEST,
-            &asn1::tlv(asn1::OCTET_STRING, &md),
+            &asn1::tlv(asn1::OCTET_STRING, md),
         )?,
     ];
     attrs.extend(extra);
@@ -400,10 +441,11 @@ pub(crate) fn signed_data(
     for c in &creds.chain {
         cert_list.push(cms::cert::CertificateChoices::Certificate(c.clone()));
     }
-    let econtent = if attach {
-        Some(Any::from_der(&asn1::tlv(asn1::OCTET_STRING, content)).map_err(der_err)?)
-    } else {
-        None
+    let econtent = match attached {
+        Some(content) => {
+            Some(Any::from_der(&asn1::tlv(asn1::OCTET_STRING, content)).map_err(der_err)?)
+        }
+        None => None,
     };
     let sd = SignedData {
         version: CmsVersion::V1,

@@ -8,15 +8,20 @@
 //! holds the headers and the small parts, whatever the size of the attachments, and the
 //! verdict is the engine's own (the skeleton is found with the engine's header and delimiter
 //! rules, and a test judges every message of the test corpus both ways).
+//!
+//! `protect` of a large message works on the same skeleton, its large bodies standing as
+//! holes that the signing and encrypting code reads through a [`Content`] ([`Splice`]).
 
 mod layer;
 pub mod skeleton;
 mod source;
+mod splice;
 mod tap;
 
 pub use layer::{Body, Nested, base64_reader};
 pub use skeleton::{Elision, Skeleton};
 pub use source::{CHUNK, RangeReader, Source, Spool};
+pub use splice::{Content, Splice, Whole};
 pub use tap::{Digest, Value};
 
 use std::cell::RefCell;

@@ -1,0 +1,494 @@
+//! Issue 13: `protect` of a large message in bounded memory. Over the streaming threshold the
+//! message stays in its file (or a spool of the pipe), its large bodies stand as holes through
+//! the same planning and protecting code, and are copied from the input into the output.
+//!
+//! - the streamed output is the in-memory one: byte for byte when signing S/MIME (RSA PKCS#1
+//!   v1.5 is deterministic), with the signature block set aside for OpenPGP (Sequoia salts its
+//!   signatures), and for encryption the same plaintext once decrypted, by ximf and by the
+//!   peers (`openssl cms -decrypt`, `gpg --decrypt`);
+//! - 64 MiB are protected from a file and from a pipe within the memory a small message takes
+//!   plus [`GROWTH_KIB`], and the peers verify and decrypt what came out;
+//! - an input that cannot be read gives its exit code and no output file.
+#![allow(clippy::unwrap_used)]
+
+use crate::support::fixtures::{self, BOTH_EOLS, Eol};
+use crate::support::serial::{Resource, lock};
+use crate::support::{NOW, NOW_PGP, Ximf, keys, measure, pgp};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const MIB: usize = 1 << 20;
+/// What a 64 MiB message may cost over a small one (the debug binary's own pages are the
+/// base; tests/r13_stream.rs explains the figure).
+const GROWTH_KIB: u64 = 4 * 1024;
+/// The S/MIME test clock as Unix seconds, for openssl's `-attime`.
+const NOW_UNIX: &str = "1795910400";
+/// Forces the streaming path on the small messages of the equivalence tests: bodies of 1000
+/// bytes and more stand as holes.
+const SMALL_THRESHOLD: &str = "1000";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mech {
+    Smime,
+    Pgp,
+}
+
+impl Mech {
+    fn name(self) -> &'static str {
+        match self {
+            Mech::Smime => "smime",
+            Mech::Pgp => "openpgp",
+        }
+    }
+
+    fn now(self) -> &'static str {
+        match self {
+            Mech::Smime => NOW,
+            Mech::Pgp => NOW_PGP,
+        }
+    }
+
+    /// Signer and recipient (bob) flags.
+    fn key_args(self) -> Vec<String> {
+        match self {
+            Mech::Smime => vec![
+                "--key".into(),
+                keys("smime/alice.key"),
+                "--cert".into(),
+                keys("smime/alice.chain.pem"),
+                "--recipient".into(),
+                keys("smime/bob.crt"),
+            ],
+            Mech::Pgp => vec![
+                "--key".into(),
+                keys("pgp/alice.key"),
+                "--recipient".into(),
+                keys("pgp/bob.cert"),
+            ],
+        }
+    }
+
+    /// `decrypt` flags for bob.
+    fn bob(self) -> Vec<String> {
+        match self {
+            Mech::Smime => vec![
+                "--key".into(),
+                keys("smime/bob.key"),
+                "--cert".into(),
+                keys("smime/bob.crt"),
+            ],
+            Mech::Pgp => vec!["--key".into(), keys("pgp/bob.key")],
+        }
+    }
+}
+
+const FLAGS: [&[&str]; 3] = [&["--sign"], &["--encrypt"], &["--sign", "--encrypt"]];
+
+/// Printable lines of varying length, about `size` bytes, LF; none ends in a blank (that
+/// would have to be re-encoded, which holds the body in memory).
+fn lines(size: usize) -> Vec<u8> {
+    let line = b"The quick brown fox jumps over the lazy dog, 0123456789 times over.";
+    let mut v = Vec::with_capacity(size + 100);
+    let mut i = 0usize;
+    while v.len() < size {
+        v.extend_from_slice(line[..20 + i % 40].trim_ascii_end());
+        v.push(b'\n');
+        i += 1;
+    }
+    v
+}
+
+/// Base64 lines of pseudo-random bytes, about `size` bytes, LF.
+fn base64_lines(size: usize) -> Vec<u8> {
+    use base64::Engine as _;
+    let raw: Vec<u8> = (0..size * 3 / 4).map(|i| (i * 131 % 251) as u8).collect();
+    let text = base64::engine::general_purpose::STANDARD.encode(raw);
+    let mut v = Vec::with_capacity(size + size / 76 + 2);
+    for c in text.as_bytes().chunks(76) {
+        v.extend_from_slice(c);
+        v.push(b'\n');
+    }
+    v
+}
+
+/// A mutt-like message: an 8-bit text part (re-encoded as quoted-printable), a large safe
+/// text part and a large base64 attachment (holes), a large text part with a line mbox would
+/// mangle (not safe: held and re-encoded), `text` bytes of plain lines in the first.
+fn message(text: usize, eol: Eol) -> Vec<u8> {
+    let mut m = b"From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\n\
+Subject: Bericht\nDate: Sun, 29 Nov 2026 00:00:00 +0000\nMessage-ID: <r13-protect@example.org>\n\
+MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"mutt-OUTER\"\n\n\
+--mutt-OUTER\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\
+Gr\xc3\xbc\xc3\x9fe, caf\xc3\xa9.\n\n--mutt-OUTER\nContent-Type: text/plain; charset=us-ascii\n\n"
+        .to_vec();
+    m.extend(lines(text));
+    m.extend_from_slice(
+        b"\n--mutt-OUTER\nContent-Type: application/octet-stream\n\
+Content-Disposition: attachment; filename=\"data.bin\"\nContent-Transfer-Encoding: base64\n\n",
+    );
+    m.extend(base64_lines(20_000));
+    m.extend_from_slice(b"\n--mutt-OUTER\nContent-Type: text/plain\n\n");
+    m.extend(lines(5_000));
+    m.extend_from_slice(b"From here on, mbox would mangle it\n");
+    m.extend(lines(5_000));
+    m.extend_from_slice(b"\n--mutt-OUTER--\n");
+    fixtures::eol(&m, eol)
+}
+
+fn protect(mech: Mech, flags: &[&str], threshold: Option<&str>, input: &[u8]) -> Output {
+    let mut x = Ximf::new()
+        .no_config_env()
+        .now(mech.now())
+        .arg("protect")
+        .args(flags)
+        .args(["--mechanism", mech.name()])
+        .args(mech.key_args());
+    if let Some(t) = threshold {
+        x = x.args(["--stream-threshold", t]);
+    }
+    x.stdin(input).run()
+}
+
+fn ok(o: Output, what: &str) -> Vec<u8> {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// `ximf decrypt` as bob.
+fn decrypt(mech: Mech, msg: &[u8]) -> Vec<u8> {
+    let o = Ximf::new()
+        .no_config_env()
+        .args(["--max-size", "600000000"])
+        .now(mech.now())
+        .arg("decrypt")
+        .args(mech.bob())
+        .stdin(msg)
+        .run();
+    ok(o, "ximf decrypt")
+}
+
+/// The message with every armored OpenPGP signature's content taken out: the salt Sequoia
+/// puts in each makes two signatures over the same bytes differ.
+fn without_signatures(msg: &[u8]) -> Vec<u8> {
+    let (begin, end) = (
+        &b"-----BEGIN PGP SIGNATURE-----"[..],
+        &b"-----END PGP SIGNATURE-----"[..],
+    );
+    let mut out = Vec::new();
+    let mut rest = msg;
+    while let Some(b) = pgp::find(rest, begin) {
+        let Some(e) = pgp::find(&rest[b..], end) else {
+            break;
+        };
+        out.extend_from_slice(&rest[..b + begin.len()]);
+        rest = &rest[b + e..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// The peer's decryption of `msg` (bob's key): `openssl cms -decrypt` or `gpg --decrypt` of
+/// the armored message.
+fn peer_decrypt(mech: Mech, dir: &Path, msg: &[u8]) -> Vec<u8> {
+    match mech {
+        Mech::Smime => {
+            let input = pgp::write(dir, "peer-in.eml", msg);
+            let out = dir.join("peer-out.eml");
+            let st = Command::new("openssl")
+                .args(["cms", "-decrypt", "-in"])
+                .arg(&input)
+                .args(["-recip", &keys("smime/bob.crt")])
+                .args(["-inkey", &keys("smime/bob.key")])
+                .arg("-out")
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert!(st.status.success(), "openssl cms -decrypt: {st:?}");
+            std::fs::read(out).unwrap()
+        }
+        Mech::Pgp => {
+            let begin = pgp::find(msg, b"-----BEGIN PGP MESSAGE-----").unwrap();
+            let end = begin + pgp::find(&msg[begin..], b"-----END PGP MESSAGE-----").unwrap();
+            let armored = pgp::write(dir, "peer-in.asc", &msg[begin..end + 25]);
+            let g = pgp::Gpg::new(&["bob"], &["alice"]);
+            let (good, plain, err) = g.run(&["--decrypt", armored.to_str().unwrap()], b"");
+            assert!(good, "gpg --decrypt: {err}");
+            plain
+        }
+    }
+}
+
+#[test]
+fn r13_streamed_protect_is_the_in_memory_one_lf_and_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    for eol in BOTH_EOLS {
+        let msg = message(60_000, eol);
+        for mech in [Mech::Smime, Mech::Pgp] {
+            for flags in FLAGS {
+                let what = format!("{mech:?} {flags:?} {eol:?}");
+                let whole = ok(protect(mech, flags, None, &msg), &what);
+                let streamed = ok(protect(mech, flags, Some(SMALL_THRESHOLD), &msg), &what);
+                assert!(
+                    !streamed.windows(10).any(|w| w == b"ximf-hole-"),
+                    "{what}: a hole token reached the output"
+                );
+                if !flags.contains(&"--encrypt") {
+                    if mech == Mech::Smime {
+                        assert!(whole == streamed, "{what}: not byte for byte");
+                    } else {
+                        assert!(
+                            without_signatures(&whole) == without_signatures(&streamed),
+                            "{what}: differs beyond the signature"
+                        );
+                    }
+                    continue;
+                }
+                let (a, b) = (decrypt(mech, &whole), decrypt(mech, &streamed));
+                assert!(
+                    without_signatures(&a) == without_signatures(&b),
+                    "{what}: ximf decrypts other plaintexts"
+                );
+                // The peers on one convention and both protections (each run imports keys).
+                if eol == Eol::Lf && flags.len() == 2 {
+                    let (a, b) = (
+                        peer_decrypt(mech, dir.path(), &whole),
+                        peer_decrypt(mech, dir.path(), &streamed),
+                    );
+                    assert!(
+                        without_signatures(&a) == without_signatures(&b),
+                        "{what}: the peer decrypts other plaintexts"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn r13_streamed_protect_verifies_and_is_the_same_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = message(300_000, Eol::Lf);
+    let file = pgp::write(dir.path(), "in.eml", &msg);
+    for mech in [Mech::Smime, Mech::Pgp] {
+        let from_pipe = ok(
+            protect(mech, &["--sign"], Some(SMALL_THRESHOLD), &msg),
+            "pipe",
+        );
+        let out = dir.path().join("out.eml");
+        let o = Ximf::new()
+            .no_config_env()
+            .now(mech.now())
+            .args(["protect", "--sign", "--mechanism", mech.name()])
+            .args(mech.key_args())
+            .args(["--stream-threshold", SMALL_THRESHOLD, "-o"])
+            .arg(&out)
+            .arg(&file)
+            .run();
+        ok(o, "file");
+        let from_file = std::fs::read(&out).unwrap();
+        assert!(without_signatures(&from_pipe) == without_signatures(&from_file));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a new output file is 0600");
+        verify_ok(mech, &from_file);
+        peer_verify(mech, dir.path(), &from_file);
+    }
+}
+
+/// `ximf verify` passes it.
+fn verify_ok(mech: Mech, msg: &[u8]) {
+    let trust = match mech {
+        Mech::Smime => vec!["--ca".to_string(), keys("smime/root.crt")],
+        Mech::Pgp => vec!["--keyring".to_string(), keys("pgp/alice.cert")],
+    };
+    let o = Ximf::new()
+        .no_config_env()
+        .args(["--max-size", "600000000"])
+        .now(mech.now())
+        .arg("verify")
+        .args(trust)
+        .stdin(msg)
+        .run();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with("pass"),
+        "{out} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The peer verifies it: `openssl cms -verify`, or `gpg --verify` of the signed part.
+fn peer_verify(mech: Mech, dir: &Path, msg: &[u8]) {
+    match mech {
+        Mech::Smime => {
+            let input = pgp::write(dir, "peer-signed.eml", msg);
+            let st = Command::new("openssl")
+                .args(["cms", "-verify", "-attime", NOW_UNIX, "-in"])
+                .arg(&input)
+                .args(["-CAfile", &keys("smime/root.crt"), "-out", "/dev/null"])
+                .output()
+                .unwrap();
+            assert!(st.status.success(), "openssl cms -verify: {st:?}");
+        }
+        Mech::Pgp => {
+            let crlf = fixtures::to_crlf(msg);
+            let boundary = pgp::top_param(&crlf, "boundary");
+            let delim = format!("--{boundary}\r\n");
+            let start = pgp::find(&crlf, delim.as_bytes()).unwrap() + delim.len();
+            let end_delim = format!("\r\n--{boundary}\r\n");
+            let end = start + pgp::find(&crlf[start..], end_delim.as_bytes()).unwrap();
+            let part = pgp::write(dir, "part", &crlf[start..end]);
+            let parts = pgp::split_parts(&crlf);
+            let sig = pgp::write(dir, "part.asc", &pgp::part_body(&parts[1]));
+            let g = pgp::Gpg::new(&[], &["alice"]);
+            let (good, _, err) = g.run(
+                &["--verify", sig.to_str().unwrap(), part.to_str().unwrap()],
+                b"",
+            );
+            assert!(good, "gpg --verify: {err}");
+        }
+    }
+}
+
+fn big_file(dir: &Path, size: usize) -> PathBuf {
+    let _turn = lock(Resource::Measured);
+    let p = dir.join(format!("big-{size}.eml"));
+    std::fs::write(&p, message(size, Eol::Lf)).unwrap();
+    p
+}
+
+fn measured_protect(
+    mech: Mech,
+    flags: &[&str],
+    input: Option<&Path>,
+    out: &Path,
+    stdin: &[u8],
+) -> u64 {
+    let mut args: Vec<String> = vec![
+        "--max-size".into(),
+        "600000000".into(),
+        "--now".into(),
+        mech.now().into(),
+        "protect".into(),
+    ];
+    args.extend(flags.iter().map(|s| s.to_string()));
+    args.extend(["--mechanism".into(), mech.name().into()]);
+    args.extend(mech.key_args());
+    args.extend(["-o".into(), out.to_string_lossy().into_owned()]);
+    args.extend(input.map(|p| p.to_string_lossy().into_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let m = measure::run(&args, stdin);
+    assert_eq!(m.code, 0, "{mech:?} {flags:?}: {}", m.stderr);
+    m.rss_kib
+}
+
+#[test]
+fn r13_protect_of_64_mib_in_bounded_memory_and_the_peers_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let big = big_file(w, 64 * MIB);
+    let small = big_file(w, 16 << 10);
+    for mech in [Mech::Smime, Mech::Pgp] {
+        let base = measured_protect(mech, &["--sign"], Some(&small), &w.join("small.eml"), b"");
+        let bound = base + GROWTH_KIB;
+        let signed = w.join("signed.eml");
+        let rss = measured_protect(mech, &["--sign"], Some(&big), &signed, b"");
+        assert!(
+            rss < bound,
+            "{mech:?} sign from a file: {rss} KiB (bound {bound})"
+        );
+        let data = std::fs::read(&big).unwrap();
+        let piped = w.join("signed-pipe.eml");
+        let rss = measured_protect(mech, &["--sign"], None, &piped, &data);
+        drop(data);
+        assert!(
+            rss < bound,
+            "{mech:?} sign from a pipe: {rss} KiB (bound {bound})"
+        );
+        let (a, b) = (
+            std::fs::read(&signed).unwrap(),
+            std::fs::read(&piped).unwrap(),
+        );
+        assert!(without_signatures(&a) == without_signatures(&b));
+        drop(b);
+        peer_verify(mech, w, &a);
+        drop(a);
+        let both = w.join("both.eml");
+        // OpenPGP encryption costs about 20 MiB more than signing in the debug build, part of
+        // it Sequoia's partial-body filters (4 MiB per packet layer, sequoia-openpgp
+        // serialize/stream/partial_body.rs). Holding 64 MiB would cost hundreds; the tight
+        // bound is an open item of issue 13.
+        let bound = match mech {
+            Mech::Smime => bound,
+            Mech::Pgp => bound + 32 * 1024,
+        };
+        let rss = measured_protect(mech, &["--sign", "--encrypt"], Some(&big), &both, b"");
+        assert!(
+            rss < bound,
+            "{mech:?} sign+encrypt: {rss} KiB (bound {bound})"
+        );
+        let plain = peer_decrypt(mech, w, &std::fs::read(&both).unwrap());
+        assert!(
+            plain.len() > 64 * MIB,
+            "{mech:?}: the peer decrypted {}",
+            plain.len()
+        );
+        let lines = lines(64 * MIB);
+        let needle = &fixtures::to_crlf(&lines)[..4096];
+        assert!(
+            pgp::find(&plain, needle).is_some(),
+            "{mech:?}: the body is in it"
+        );
+    }
+}
+
+#[test]
+fn r13_unreadable_or_too_large_input_gives_its_code_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let out = w.join("out.eml");
+    let run = |input: &Path, extra: &[&str]| {
+        Ximf::new()
+            .no_config_env()
+            .args(extra)
+            .now(NOW)
+            .args(["protect", "--sign", "--mechanism", "smime"])
+            .args(Mech::Smime.key_args())
+            .args(["--stream-threshold", SMALL_THRESHOLD, "-o"])
+            .arg(&out)
+            .arg(input)
+            .run()
+    };
+    let o = run(&w.join("missing.eml"), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(66),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
+    let o = run(w, &[]);
+    assert!(
+        matches!(o.status.code(), Some(66 | 74)),
+        "a directory: {o:?}"
+    );
+    assert!(!out.exists());
+    let big = pgp::write(w, "in.eml", &message(300_000, Eol::Lf));
+    let o = run(&big, &["--max-size", "200000"]);
+    assert_eq!(
+        o.status.code(),
+        Some(65),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
+    assert!(
+        std::fs::read_dir(w).unwrap().count() == 1,
+        "no temporary file stays behind"
+    );
+}
