@@ -97,3 +97,72 @@ for size in 64 512; do
     "$(mib $c)" "$(mib $d)" "$( [ "$e" = 0 ] && echo - || mib $e)" "$(mib $f)" "$(mib $g)"
   rm -f "$w/$n"*
 done
+
+# Decrypt and protect (issue 13): the same text entity encrypted to bob by the peers (openssl
+# cms, AES-256-CBC, BER; gpg uncompressed, so the plaintext is as large as it says), then ximf
+# decrypt against the peers' decrypt, and ximf protect (sign, encrypt) of the plain message;
+# peak RSS from the file and from a pipe (the output goes to a file: its spool is on disk).
+gpg --batch --quiet --import "$pk/bob.key" 2>/dev/null
+msg() { # NAME BYTES: NAME-plain.eml, NAME-enc-smime.eml, NAME-enc-pgp.eml
+  text "$w/$1.txt" "$2"
+  { printf 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\nMIME-Version: 1.0\r\n'
+    cat "$w/$1.txt"; } > "$w/$1-plain.eml"
+  openssl cms -encrypt -aes256 -stream -in "$w/$1.txt" -from alice@example.org \
+    -to bob@example.org -subject big -out "$w/$1-enc-smime.eml" "$sk/bob.crt"
+  gpg --batch --quiet --trust-model always -z 0 --armor --encrypt -r bob@example.org \
+    -o "$w/$1.asc" "$w/$1.txt"
+  { printf 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="e"\r\n\r\n'
+    printf -- '--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n'
+    printf -- '--e\r\nContent-Type: application/octet-stream\r\n\r\n'
+    sed 's/$/\r/' "$w/$1.asc"; printf '\r\n--e--\r\n'; } > "$w/$1-enc-pgp.eml"
+  rm -f "$w/$1.txt" "$w/$1.asc"
+}
+ds() { echo "$x $max --now $now decrypt --key $sk/bob.key --cert $sk/bob.crt"; }
+dp() { echo "$x $max --now $now decrypt --key $pk/bob.key"; }
+ps_() { echo "$x $max --now $now protect --mechanism smime --key $sk/alice.key --cert $sk/alice.chain.pem --recipient $sk/bob.crt $1"; }
+pp() { echo "$x $max --now $now protect --mechanism openpgp --key $pk/alice.key --recipient $pk/bob.cert $1"; }
+msg 64m $((64 << 20))
+for c in "$(ds) $w/64m-enc-smime.eml" "$(dp) $w/64m-enc-pgp.eml"; do
+  $c -o "$w/out.eml" || { echo "ximf cannot decrypt: $c" >&2; exit 1; }
+done
+hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$w/d.json" \
+  -n ximf-decrypt-smime "$(ds) -o $w/out.eml $w/64m-enc-smime.eml" \
+  -n openssl-cms-decrypt "openssl cms -decrypt -in $w/64m-enc-smime.eml -recip $sk/bob.crt -inkey $sk/bob.key -out $w/out.eml" \
+  -n ximf-decrypt-pgp "$(dp) -o $w/out.eml $w/64m-enc-pgp.eml" \
+  -n gpg-decrypt "gpg --batch --quiet --yes -o $w/out.eml --decrypt $w/64m-enc-pgp.eml" \
+  -n ximf-sign-smime "$(ps_ --sign) -o $w/out.eml $w/64m-plain.eml" \
+  -n ximf-encrypt-smime "$(ps_ --encrypt) -o $w/out.eml $w/64m-plain.eml" \
+  -n openssl-cms-encrypt "openssl cms -encrypt -aes256 -in $w/64m-plain.eml -out $w/out.eml $sk/bob.crt" \
+  -n ximf-sign-pgp "$(pp --sign) -o $w/out.eml $w/64m-plain.eml" \
+  -n ximf-encrypt-pgp "$(pp --encrypt) -o $w/out.eml $w/64m-plain.eml" \
+  -n gpg-encrypt "gpg --batch --quiet --yes --trust-model always -z 0 -e -r bob@example.org -o $w/out.eml $w/64m-plain.eml" \
+  > /dev/null 2>&1
+echo "64 MiB decrypt and protect, mean of $runs runs"
+python3 - "$w/d.json" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+for k, peer in [("ximf-decrypt-smime", "openssl-cms-decrypt"), ("ximf-decrypt-pgp", "gpg-decrypt"),
+                ("ximf-sign-smime", None), ("ximf-encrypt-smime", "openssl-cms-encrypt"),
+                ("ximf-sign-pgp", None), ("ximf-encrypt-pgp", "gpg-encrypt")]:
+    line = f"  {k:<20} {r[k] * 1000:8.1f} ms"
+    if peer:
+        line += f"   {peer:<20} {r[peer] * 1000:8.1f} ms  ratio (peer / ximf) {r[peer] / r[k]:5.2f}x"
+    print(line)
+PY
+echo "peak RSS, MiB (from the file / from a pipe)"
+printf '  %-8s %15s %15s %15s %15s %15s %15s\n' size decrypt-smime decrypt-pgp sign-smime encrypt-smime sign-pgp encrypt-pgp
+for size in 64 512; do
+  [ "$size" = 512 ] && msg 512m $((512 << 20))
+  n=${size}m
+  row=()
+  for c in "$(ds):$w/$n-enc-smime.eml" "$(dp):$w/$n-enc-pgp.eml" "$(ps_ --sign):$w/$n-plain.eml" \
+           "$(ps_ --encrypt):$w/$n-plain.eml" "$(pp --sign):$w/$n-plain.eml" "$(pp --encrypt):$w/$n-plain.eml"; do
+    cmd=${c%%:*}; f=${c##*:}
+    a=$(rss $cmd -o "$w/out.eml" "$f"); b=$(rss_pipe "$f" "$cmd -o $w/out.eml")
+    row+=("$(mib $a) / $(mib $b)")
+  done
+  printf '  %-8s %15s %15s %15s %15s %15s %15s\n' "$size MiB" "${row[@]}"
+  rm -f "$w/$n"* "$w/out.eml"
+done
+

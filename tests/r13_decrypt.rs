@@ -5,7 +5,7 @@
 //! under GNU time, not timings; the output is the whole-message path's, byte for byte.
 #![allow(clippy::unwrap_used)]
 
-use crate::r13_stream::{GROWTH_KIB, MIB, NOW, run, smime_key, text_entity};
+use crate::r13_stream::{GROWTH_KIB, MIB, NOW, run, smime_key, text_entity, under_ulimit_v};
 use crate::support::serial::{Resource, lock};
 use crate::support::{measure, pgp};
 use std::path::{Path, PathBuf};
@@ -187,16 +187,9 @@ fn decrypt_of_256_mib_under_ulimit_v() {
     let out = dir.path().join("out.eml");
     let limit_kib = 160 * 1024;
     let under = |extra: &[&str]| {
-        let _turn = lock(Resource::Measured);
         let mut a = args("decrypt", &smime_keys(), Some(&f), extra);
         a.extend(["-o".into(), out.to_string_lossy().into_owned()]);
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {limit_kib}; exec \"$0\" \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_ximf"))
-            .args(&a)
-            .output()
-            .unwrap()
+        under_ulimit_v(limit_kib, &a)
     };
     let streamed = under(&[]);
     assert_eq!(

@@ -119,6 +119,19 @@ fn pgp_args(file: Option<&Path>) -> Vec<String> {
     a
 }
 
+/// Runs ximf with `args` under `ulimit -v` of `limit_kib` (its own turn: no other measured run
+/// meanwhile).
+pub fn under_ulimit_v(limit_kib: u64, args: &[String]) -> std::process::Output {
+    let _turn = lock(Resource::Measured);
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {limit_kib}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_ximf"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 pub fn run(args: &[String], stdin: &[u8]) -> measure::Measured {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     measure::run(&args, stdin)
@@ -258,16 +271,9 @@ fn verify_of_256_mib_under_ulimit_v() {
     let f = smime_signed(dir.path(), 256 * MIB);
     let limit_kib = 160 * 1024;
     let under = |extra: &[&str]| {
-        let _turn = lock(Resource::Measured);
         let mut args = smime_args(Some(&f));
         args.extend(extra.iter().map(|s| s.to_string()));
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {limit_kib}; exec \"$0\" \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_ximf"))
-            .args(&args)
-            .output()
-            .unwrap()
+        under_ulimit_v(limit_kib, &args)
     };
     let streamed = under(&[]);
     assert_eq!(

@@ -85,6 +85,50 @@ impl Opened {
     }
 }
 
+/// An input over the streaming threshold ([`Opened::large`]).
+pub enum Large {
+    /// Nothing to leave out, or no header: held whole, as below the threshold.
+    Whole(Vec<u8>),
+    /// Kept in its source, read as a skeleton that leaves out bodies of at least `min_elide`.
+    Skeleton {
+        source: ximf::stream::Source,
+        skeleton: ximf::stream::Skeleton,
+        min_elide: u64,
+    },
+}
+
+impl Opened {
+    /// An input found over `first` bytes (the streaming threshold): refused past `max`, else
+    /// kept in its file or a spool and read as a skeleton (ximf::stream). A read failure now,
+    /// of an input read once already (a file truncated meanwhile), is an I/O error (74).
+    pub fn large(&mut self, first: u64, max: u64, threshold: u64) -> Result<Large> {
+        if first >= max {
+            return Err(Error::TooLarge { limit: max });
+        }
+        let source = self.source(max)?;
+        if source.len() > max {
+            return Err(Error::TooLarge { limit: max });
+        }
+        let name = self.name.clone();
+        let unreadable = |e: std::io::Error| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", name.display()),
+            ))
+        };
+        let min_elide = ximf::stream::MIN_ELIDE.min(threshold);
+        let skeleton = ximf::stream::skeleton::build(&source, min_elide).map_err(unreadable)?;
+        Ok(match skeleton.filter(|s| !s.elisions.is_empty()) {
+            Some(skeleton) => Large::Skeleton {
+                source,
+                skeleton,
+                min_elide,
+            },
+            None => Large::Whole(source.read_range(0..source.len()).map_err(unreadable)?),
+        })
+    }
+}
+
 /// Opens the input (a file, or stdin for `-`/none; an interactive stdin is refused as in
 /// [`read_input`]) and reads at most `limit + 1` bytes of it.
 pub fn open_input(file: Option<&Path>, limit: u64) -> Result<Opened> {

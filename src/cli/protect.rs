@@ -1,5 +1,6 @@
 //! `ximf protect` and `ximf decrypt` (design.md §2, §4).
 
+use super::io::Large;
 use super::keys::{KeyArgs, PolicyArgs};
 use super::{Ctx, Outcome};
 use std::path::{Path, PathBuf};
@@ -81,32 +82,20 @@ pub fn run_protect(args: ProtectArgs, ctx: &Ctx) -> Result<Outcome> {
         super::emit_message(args.output.as_deref(), &out)?;
         return Ok(Outcome::Done);
     }
-    if first >= max {
-        return Err(Error::TooLarge { limit: max });
-    }
-    let source = opened.source(max)?;
-    if source.len() > max {
-        return Err(Error::TooLarge { limit: max });
-    }
-    // Read once already: failing to read it again (a file truncated meanwhile) is an I/O
-    // error (74), not a missing input.
-    let unreadable = |e: std::io::Error| {
-        Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", opened.name.display()),
-        ))
-    };
-    let min_elide = ximf::stream::MIN_ELIDE.min(args.stream_threshold);
-    let skeleton = ximf::stream::skeleton::build(&source, min_elide).map_err(unreadable)?;
-    let Some(skeleton) = skeleton.filter(|s| !s.elisions.is_empty()) else {
-        // Nothing to leave out, or no header: held whole, as below the threshold.
-        let bytes = source.read_range(0..source.len()).map_err(unreadable)?;
-        let (out, _) = protect((&args, ctx, &loaded), Message::parse(bytes)?, &Whole)?;
-        super::emit_message(args.output.as_deref(), &out)?;
-        return Ok(Outcome::Done);
+    let (source, skeleton) = match opened.large(first, max, args.stream_threshold)? {
+        Large::Skeleton {
+            source, skeleton, ..
+        } => (source, skeleton),
+        Large::Whole(bytes) => {
+            let (out, _) = protect((&args, ctx, &loaded), Message::parse(bytes)?, &Whole)?;
+            super::emit_message(args.output.as_deref(), &out)?;
+            return Ok(Outcome::Done);
+        }
     };
     let size = source.len();
-    let (splice, bytes) = Splice::new(source, skeleton).map_err(unreadable)?;
+    let name = opened.name.display().to_string();
+    let (splice, bytes) = Splice::new(source, skeleton)
+        .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("{name}: {e}"))))?;
     let (out, eol) = protect(
         (&args, ctx, &loaded),
         Message::standing_for(bytes, size)?,
@@ -181,30 +170,20 @@ pub fn run_decrypt(args: DecryptArgs, ctx: &Ctx) -> Result<Outcome> {
     if !opened.over {
         return decrypt(&opened.head, None);
     }
-    if first >= max {
-        return Err(ximf::Error::TooLarge { limit: max });
+    match opened.large(first, max, args.stream_threshold)? {
+        Large::Whole(bytes) => decrypt(&bytes, None),
+        Large::Skeleton {
+            source,
+            skeleton,
+            min_elide,
+        } => {
+            let origin = std::sync::Arc::new(ximf::stream::Origin {
+                source,
+                elisions: skeleton.elisions,
+                min_elide,
+                digests: skeleton.digests,
+            });
+            decrypt(&skeleton.bytes, Some(&origin))
+        }
     }
-    let source = opened.source(max)?;
-    if source.len() > max {
-        return Err(ximf::Error::TooLarge { limit: max });
-    }
-    let unreadable = |e: std::io::Error| {
-        ximf::Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", opened.name.display()),
-        ))
-    };
-    let min_elide = ximf::stream::MIN_ELIDE.min(args.stream_threshold);
-    let skeleton = ximf::stream::skeleton::build(&source, min_elide).map_err(unreadable)?;
-    let Some(skeleton) = skeleton.filter(|s| !s.elisions.is_empty()) else {
-        let bytes = source.read_range(0..source.len()).map_err(unreadable)?;
-        return decrypt(&bytes, None);
-    };
-    let origin = std::sync::Arc::new(ximf::stream::Origin {
-        source,
-        elisions: skeleton.elisions,
-        min_elide,
-        digests: skeleton.digests,
-    });
-    decrypt(&skeleton.bytes, Some(&origin))
 }

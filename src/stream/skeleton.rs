@@ -69,15 +69,7 @@ pub struct Skeleton {
 /// `min_elide` bytes. `None` when the top-level header cannot be read as a message header
 /// (the caller reads the message whole, and the engine says what is wrong with it).
 pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton>> {
-    let mut b = Builder {
-        src: source,
-        out: Vec::new(),
-        elisions: Vec::new(),
-        min: min_elide,
-        window: Vec::new(),
-        entities: 0,
-        digests: Vec::new(),
-    };
+    let mut b = Builder::new(source, min_elide);
     if !b.entity(0..source.len(), 0, true, None, false)? {
         return Ok(None);
     }
@@ -91,15 +83,7 @@ pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton
 /// [`build`] for a MIME entity that is not a whole message (the plaintext of an encrypted
 /// layer): its header may be empty, as [`Entity::part`] reads it.
 pub fn build_part(source: &Source, min_elide: u64) -> std::io::Result<Skeleton> {
-    let mut b = Builder {
-        src: source,
-        out: Vec::new(),
-        elisions: Vec::new(),
-        min: min_elide,
-        window: Vec::new(),
-        entities: 0,
-        digests: Vec::new(),
-    };
+    let mut b = Builder::new(source, min_elide);
     b.entity(0..source.len(), 0, false, None, false)?;
     Ok(Skeleton {
         bytes: b.out,
@@ -121,7 +105,19 @@ struct Builder<'s> {
     digests: Vec<Digest>,
 }
 
-impl Builder<'_> {
+impl<'s> Builder<'s> {
+    fn new(src: &'s Source, min: u64) -> Builder<'s> {
+        Builder {
+            src,
+            out: Vec::new(),
+            elisions: Vec::new(),
+            min,
+            window: Vec::new(),
+            entities: 0,
+            digests: Vec::new(),
+        }
+    }
+
     /// Adds the entity in `r`. False only for a top-level entity without a header.
     /// `dash` says whether a line of it starts with `--`, when a scan of its multipart found
     /// out (else the body is scanned for it here). `pgp_data`: it is the ciphertext part of a
