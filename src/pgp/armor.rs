@@ -314,7 +314,23 @@ impl Dearmor {
     /// on the line, an error once anything but blanks follows it (a trailing CR ends the line).
     fn body_bytes(&mut self, bytes: &[u8], cr: &mut bool, out: &mut Vec<u8>) -> Result<()> {
         let n = self.line_no;
-        for &b in bytes {
+        let mut rest = bytes;
+        while let Some((&b, after)) = rest.split_first() {
+            // A run of base64 symbols (no `=`, no blank, no CR) is taken at once: the one path
+            // a body line takes, rather than a stop at every byte.
+            let run = match *cr {
+                true => 0,
+                false => rest
+                    .iter()
+                    .position(|&c| !(c.is_ascii_alphanumeric() || c == b'+' || c == b'/'))
+                    .unwrap_or(rest.len()),
+            };
+            if run > 0 {
+                self.symbols.extend_from_slice(&rest[..run]);
+                rest = &rest[run..];
+                continue;
+            }
+            rest = after;
             match b {
                 b' ' | b'\t' => {}
                 b'\r' => *cr = true,

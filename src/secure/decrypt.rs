@@ -212,26 +212,39 @@ impl<R: Read> Read for EolReader<R> {
                 }
                 return Ok(0);
             }
-            for &b in &self.raw[..n] {
-                match self.eol {
-                    Eol::Crlf => {
-                        if b == b'\n' && self.prev != b'\r' {
+            let raw = &self.raw[..n];
+            let mut pending = 0;
+            match self.eol {
+                Eol::Crlf => {
+                    for i in memchr::memchr_iter(b'\n', raw) {
+                        let before = if i == 0 { self.prev } else { raw[i - 1] };
+                        if before != b'\r' {
+                            self.out.extend_from_slice(&raw[pending..i]);
                             self.out.push(b'\r');
-                        }
-                        self.out.push(b);
-                    }
-                    Eol::Lf => {
-                        if std::mem::take(&mut self.cr) && b != b'\n' {
-                            self.out.push(b'\r');
-                        }
-                        match b {
-                            b'\r' => self.cr = true,
-                            _ => self.out.push(b),
+                            pending = i;
                         }
                     }
+                    self.out.extend_from_slice(&raw[pending..]);
                 }
-                self.prev = b;
+                Eol::Lf => {
+                    if std::mem::take(&mut self.cr) && raw[0] != b'\n' {
+                        self.out.push(b'\r');
+                    }
+                    for i in memchr::memchr_iter(b'\r', raw) {
+                        match raw.get(i + 1) {
+                            // A CRLF loses its CR.
+                            Some(b'\n') => {}
+                            Some(_) => continue,
+                            // The last byte: the next read says.
+                            None => self.cr = true,
+                        }
+                        self.out.extend_from_slice(&raw[pending..i]);
+                        pending = i + 1;
+                    }
+                    self.out.extend_from_slice(&raw[pending..]);
+                }
             }
+            self.prev = raw[n - 1];
         }
         let n = buf.len().min(self.out.len() - self.at);
         buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
@@ -262,7 +275,7 @@ mod tests {
 
     #[test]
     fn line_endings_convert_as_the_whole_would() {
-        let data = b"\na\r\nb\nc\r\rd\r\n\r\n\re\r";
+        let data = b"\na\r\nb\nc\r\rd\r\n\r\n\re\r\r\nf\n\r\n\r";
         for eol in [Eol::Lf, Eol::Crlf] {
             let whole = to_eol(&to_crlf(data), eol).into_owned();
             for piece in 1..=data.len() {
