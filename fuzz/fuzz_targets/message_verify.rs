@@ -5,7 +5,9 @@
 //! S/MIME keys, alice's and bob's OpenPGP keys, the test root as anchor), through the
 //! header-section reader (`Message::parse`) and the profile check (`verify::verify` against the
 //! built-in profile), and through the MIME reader directly: every entity's Content-Type,
-//! transfer decoding, 7-bit conversion and multipart split, recursively.
+//! transfer decoding, 7-bit conversion and multipart split, recursively. Read as a skeleton
+//! that leaves out every body it may (`ximf::stream`, as a large message is read), it must get
+//! the same verdict and the same plaintext: a difference is a crash.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -51,6 +53,44 @@ fn walk(e: &Entity<'_>, depth: usize, budget: &mut usize) {
     }
 }
 
+/// The verdict and the plaintext of `data` read as a skeleton equal `whole` and `decrypted`.
+fn both_ways(
+    data: &[u8],
+    whole: &ximf::Result<secure::Outcome>,
+    decrypted: &ximf::Result<Vec<u8>>,
+) {
+    let Ok(source) = ximf::stream::Source::spool(data, &mut std::io::empty(), u64::MAX - 1) else {
+        return;
+    };
+    let Ok(Some(s)) = ximf::stream::skeleton::build(&source, 0) else {
+        return;
+    };
+    let origin = std::sync::Arc::new(ximf::stream::Origin {
+        source,
+        elisions: s.elisions,
+        min_elide: 0,
+        digests: s.digests,
+    });
+    let keys = ximf_fuzz::keys();
+    let limits = ximf_fuzz::limits();
+    let judged = ximf::stream::with_origin(&s.bytes, Some(&origin), || {
+        secure::verify_with(&s.bytes, keys, NOW, limits)
+    })
+    .expect("the spool reads");
+    let show = |r: &ximf::Result<secure::Outcome>| match r {
+        Ok(o) => format!("{:?} {:?} {:?}", o.findings, o.signature, o.encryption),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(show(&judged), show(whole), "judged as a skeleton, another verdict");
+    let plain = secure::decrypt_source(&s.bytes, Some(&origin), keys, NOW, limits)
+        .and_then(|d| d.into_bytes());
+    let show = |r: &ximf::Result<Vec<u8>>| match r {
+        Ok(p) => format!("{p:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(show(&plain), show(decrypted), "decrypted as a skeleton, another plaintext");
+}
+
 fuzz_target!(|data: &[u8]| {
     ximf_fuzz::init();
     if data.len() > MAX_INPUT {
@@ -64,8 +104,10 @@ fuzz_target!(|data: &[u8]| {
     if crlf.len() != data.len() {
         let _ = secure::verify_with(&crlf, keys, NOW, limits);
     }
-    let _ = secure::decrypt_with(data, keys, NOW, limits);
+    let whole = secure::verify_with(data, keys, NOW, limits);
+    let decrypted = secure::decrypt_with(data, keys, NOW, limits);
     let _ = secure::extract(data, keys, NOW);
+    both_ways(data, &whole, &decrypted);
 
     if let Ok(top) = Entity::message(data) {
         let mut budget = 256;

@@ -525,60 +525,24 @@ impl<'k> Walk<'k> {
 
     /// `application/pkcs7-mime`: what it is comes from the CMS content type.
     fn cms(&mut self, ent: &Entity<'_>, depth: usize) {
-        if let Some(body) = crate::stream::Body::of(ent.body()) {
-            return self.cms_streamed(ent, &body, depth);
-        }
-        let Some(ci) = cms_bytes(ent).and_then(|d| smime::read_cms(&d)) else {
-            self.error(
-                codes::CMS_MALFORMED,
-                "application/pkcs7-mime body is not CMS",
-            );
-            return;
-        };
-        match smime::cms_kind(&ci) {
-            smime::CmsKind::Signed => {
-                let (signers, content) = smime::verify_opaque(self.trust(), &ci);
-                let i = self.push_signature(Mechanism::Smime, Form::Opaque, signers);
-                if let Some(content) = content {
-                    if self.keep_plaintext && self.signed_content.is_none() {
-                        self.signed_content = Some(content.clone());
-                    }
-                    let child = Entity::part(&content);
-                    self.strict_fields(&child);
-                    self.spine(&child, depth + 1);
-                    self.settle_coverage(i);
-                }
-            }
-            smime::CmsKind::Enveloped => {
-                let opened = if self.keys.smime_signers.is_empty() {
-                    Err("the message is encrypted and no key was given".to_owned())
-                } else {
-                    smime::open(&ci, &self.keys.smime_signers).map_err(|e| e.to_string())
+        match crate::stream::Body::of(ent.body()) {
+            Some(body) => {
+                let Some(sink) = streamed::Sink::spool(&body) else {
+                    return;
                 };
-                match opened {
-                    Ok(o) => {
-                        if o.weak {
-                            self.error(
-                                codes::WEAK_ALGORITHM,
-                                format!("content encrypted with {}", o.cipher),
-                            );
-                        }
-                        self.decrypted(
-                            Mechanism::Smime,
-                            o.cipher.to_owned(),
-                            Plaintext::Whole(o.content),
-                            Vec::new(),
-                            depth,
-                        );
-                    }
-                    Err(why) => self.failed(Mechanism::Smime, why),
-                }
+                self.cms_open(streamed::cms_reader(ent, &body), sink, depth)
             }
-            smime::CmsKind::Other(oid) => self.findings.push(finding(
-                codes::UNSUPPORTED_CMS_TYPE,
-                Severity::Warning,
-                format!("CMS content type {oid} is not supported"),
-            )),
+            None => match cms_bytes(ent) {
+                Some(der) => self.cms_open(
+                    Ok(Box::new(std::io::Cursor::new(der))),
+                    streamed::Sink::Memory(Vec::new()),
+                    depth,
+                ),
+                None => self.error(
+                    codes::CMS_MALFORMED,
+                    "application/pkcs7-mime body is not CMS",
+                ),
+            },
         }
     }
 

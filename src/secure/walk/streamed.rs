@@ -30,8 +30,55 @@ impl Plaintext {
     }
 }
 
+/// Where an opener writes what a layer holds: memory for a message held whole, a spool for a
+/// large one (judged as a skeleton that leaves out bodies of `min_elide` bytes).
+pub(super) enum Sink {
+    Memory(Vec<u8>),
+    Spool(Spool, u64),
+}
+
+impl Sink {
+    /// A spool for what the layer of `body` holds; a spool that cannot be made is an I/O
+    /// failure of the judge.
+    pub(super) fn spool(body: &Body) -> Option<Sink> {
+        match Spool::new() {
+            Ok(s) => Some(Sink::Spool(s, body.min_elide())),
+            Err(e) => {
+                crate::stream::fail(e);
+                None
+            }
+        }
+    }
+
+    /// What was written, to be judged.
+    fn into_plaintext(self) -> std::io::Result<Plaintext> {
+        match self {
+            Sink::Memory(v) => Ok(Plaintext::Whole(v)),
+            Sink::Spool(s, min_elide) => {
+                Ok(Plaintext::Spooled(Nested::part(s.into_source()?, min_elide)?))
+            }
+        }
+    }
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Memory(v) => v.write(buf),
+            Sink::Spool(s, _) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Memory(_) => Ok(()),
+            Sink::Spool(s, _) => s.flush(),
+        }
+    }
+}
+
 /// How a streamed opener failed.
-pub(crate) enum Failure {
+pub(super) enum Failure {
     /// The body is not what its type says (not CMS, not OpenPGP, not decodable).
     Malformed,
     /// It could not be opened: why, in one line.
@@ -41,20 +88,23 @@ pub(crate) enum Failure {
 }
 
 impl<'k> Walk<'k> {
-    /// `application/pkcs7-mime` whose body is in the source: signed-data or enveloped data,
-    /// opened as it is read.
-    pub(super) fn cms_streamed(&mut self, ent: &Entity<'_>, body: &Body, depth: usize) {
-        let mut spool = match Spool::new() {
-            Ok(s) => s,
-            Err(e) => return crate::stream::fail(e),
-        };
-        let opened = cms_reader(ent, body).and_then(|mut r| {
+    /// `application/pkcs7-mime`: signed-data or enveloped data, opened in one pass as
+    /// `input` reads it (the decoded body, from memory or from the source), what it holds
+    /// going to `sink`. The one opener for a message held whole and for a large one: the same
+    /// structure is CMS, or not, either way.
+    pub(super) fn cms_open(
+        &mut self,
+        input: Result<Box<dyn Read + Send + Sync + '_>, Failure>,
+        mut sink: Sink,
+        depth: usize,
+    ) {
+        let opened = input.and_then(|mut r| {
             smime::open_stream(
                 &mut r,
                 self.trust(),
                 &self.keys.smime_signers,
                 self.limits.max_output,
-                &mut spool,
+                &mut sink,
             )
             .map_err(|e| match e {
                 smime::StreamError::Malformed(_) => Failure::Malformed,
@@ -68,12 +118,18 @@ impl<'k> Walk<'k> {
         });
         match opened {
             Ok(smime_opened) => {
-                let Some(content) = self.nest(spool, body) else {
-                    return;
+                let content = match sink.into_plaintext() {
+                    Ok(c) => c,
+                    Err(e) => return crate::stream::fail(e),
                 };
                 match smime_opened {
                     smime::Streamed::Signed { signers } => {
                         let i = self.push_signature(Mechanism::Smime, Form::Opaque, signers);
+                        if let (true, None, Plaintext::Whole(c)) =
+                            (self.keep_plaintext, &self.signed_content, &content)
+                        {
+                            self.signed_content = Some(c.clone());
+                        }
                         self.content(&content, depth);
                         self.settle_coverage(i);
                     }
@@ -187,7 +243,10 @@ impl<'k> Walk<'k> {
 /// The CMS bytes of a pkcs7-mime body in the source, decoded as [`super::cms_bytes`] decodes a
 /// body held whole: by its transfer encoding, and as base64 when a body that declares none
 /// does not start as DER does.
-fn cms_reader(ent: &Entity<'_>, body: &Body) -> Result<Box<dyn Read + Send + Sync>, Failure> {
+pub(super) fn cms_reader(
+    ent: &Entity<'_>,
+    body: &Body,
+) -> Result<Box<dyn Read + Send + Sync>, Failure> {
     let mut raw = body.reader();
     if ent.transfer_encoding() == "base64" {
         return Ok(Box::new(base64_reader(raw)));
