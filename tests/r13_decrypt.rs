@@ -273,3 +273,20 @@ fn opaque_signed_64_mib_in_bounded_memory() {
         std::fs::remove_file(f).unwrap();
     }
 }
+
+/// Every message seed of the fuzz target that judges both ways (fuzz/seeds/message_verify,
+/// one of them the CMS it found judged otherwise as a skeleton: a body that stops decoding
+/// after its CMS) gets the same report and the same plaintext both ways.
+#[test]
+fn fuzz_seeds_are_judged_alike_both_ways() {
+    let dir = crate::support::root().join("fuzz/seeds/message_verify");
+    let mut seen = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let msg = std::fs::read(e.unwrap().path()).unwrap();
+        let v = crate::support::matrix::verify(&msg, "2026-06-01T00:00:00Z", true);
+        assert!(v.report.is_some(), "{}", v.stderr);
+        crate::support::matrix::decrypt(&msg, "2026-06-01T00:00:00Z");
+        seen += 1;
+    }
+    assert!(seen >= 9, "{seen} seeds");
+}

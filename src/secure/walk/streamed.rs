@@ -54,9 +54,10 @@ impl Sink {
     fn into_plaintext(self) -> std::io::Result<Plaintext> {
         match self {
             Sink::Memory(v) => Ok(Plaintext::Whole(v)),
-            Sink::Spool(s, min_elide) => {
-                Ok(Plaintext::Spooled(Nested::part(s.into_source()?, min_elide)?))
-            }
+            Sink::Spool(s, min_elide) => Ok(Plaintext::Spooled(Nested::part(
+                s.into_source()?,
+                min_elide,
+            )?)),
         }
     }
 }
@@ -98,22 +99,27 @@ impl<'k> Walk<'k> {
         mut sink: Sink,
         depth: usize,
     ) {
+        // A transfer encoding that does not decode: not CMS, as held whole.
+        let io = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::InvalidData => Failure::Malformed,
+            _ => Failure::Io(e),
+        };
         let opened = input.and_then(|mut r| {
-            smime::open_stream(
+            let opened = smime::open_stream(
                 &mut r,
                 self.trust(),
                 &self.keys.smime_signers,
                 self.limits.max_output,
                 &mut sink,
-            )
-            .map_err(|e| match e {
+            );
+            // The opener stops where the CMS ends, or where it fails; the rest of the body
+            // must decode too, and that comes first, as a body held whole is decoded before
+            // it is opened.
+            std::io::copy(&mut r, &mut std::io::sink()).map_err(io)?;
+            opened.map_err(|e| match e {
                 smime::StreamError::Malformed(_) => Failure::Malformed,
                 smime::StreamError::Decrypt(why) => Failure::Refused(why),
-                // A transfer encoding that does not decode: not CMS, as held whole.
-                smime::StreamError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    Failure::Malformed
-                }
-                smime::StreamError::Io(e) => Failure::Io(e),
+                smime::StreamError::Io(e) => io(e),
             })
         });
         match opened {
