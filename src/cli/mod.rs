@@ -128,18 +128,38 @@ impl Ctx {
             return Ok(Loaded {
                 profile: ximf::profile::builtin(),
                 models: Vec::new(),
+                whole: None,
             });
         };
         match ximf::policy::parse::sniff_model_file(p)? {
             Some((catalog, models)) => Ok(Loaded {
                 profile: ximf::profile::load(&catalog)?,
                 models,
+                whole: None,
             }),
             None => Ok(Loaded {
                 profile: ximf::profile::load(p)?,
                 models: Vec::new(),
+                whole: None,
             }),
         }
+    }
+
+    /// [`Ctx::load`] for a command that looks its instance up per message (`verify`): the
+    /// built-in profile comes with its plain instance only, and the rest is compiled the first
+    /// time a message (or `--instance`) needs it, through [`Loaded::for_instance`]. Plain mail
+    /// is most of what a filter sees, and compiling the worked example costs more than the
+    /// rest of a small verify besides the cryptography (issue 13).
+    pub fn load_lazily(&self) -> Result<Loaded> {
+        let configured = self.config.config.profile.as_deref();
+        if self.profile.is_some() || configured.is_some() {
+            return self.load(None);
+        }
+        Ok(Loaded {
+            profile: ximf::profile::builtin_plain(),
+            models: Vec::new(),
+            whole: Some(std::sync::OnceLock::new()),
+        })
     }
 }
 
@@ -149,9 +169,31 @@ pub struct Loaded {
     pub profile: ximf::profile::Profile,
     /// (instance name or none for every instance, model) from a `cm:model` file.
     pub models: Vec<(Option<String>, ximf::policy::Model)>,
+    /// From [`Ctx::load_lazily`]: `profile` is the built-in one with only its plain instance,
+    /// and this is the whole of it, once something needs more.
+    whole: Option<std::sync::OnceLock<ximf::profile::Profile>>,
 }
 
 impl Loaded {
+    /// The profile to judge a message with when it (or `--instance`) names `wanted`, or names
+    /// no instance. The same answers as the whole profile: a lazily loaded built-in profile
+    /// serves from its plain instance only when that is the instance the name finds (or the
+    /// one a message naming none is held to); any other name, unknown ones included (whose
+    /// error lists every instance), is looked up in the whole profile.
+    pub fn for_instance(&self, wanted: Option<&str>) -> &ximf::profile::Profile {
+        let Some(whole) = &self.whole else {
+            return &self.profile;
+        };
+        let served = match wanted {
+            Some(n) => self.profile.instance(n).is_some(),
+            None => self.profile.instances.iter().any(|i| i.plain),
+        };
+        match served {
+            true => &self.profile,
+            false => whole.get_or_init(ximf::profile::builtin),
+        }
+    }
+
     /// The correspondence model of `instance`: its own `custom` rules plus the standalone ones.
     pub fn model(&self, instance: &ximf::profile::Instance) -> Result<ximf::policy::Model> {
         let mut m = ximf::policy::parse::from_instance(instance)?;
