@@ -66,7 +66,13 @@ pub enum Format {
     Json,
 }
 
+// Deferred: a subcommand's flags are built only when it is the one run (or for help, man pages
+// and completions, which build the whole tree), not the 200-odd flags of every command on every
+// start-up (issue 13). Deferred, a subcommand's `Args` struct is applied *after* the variant's
+// doc below, so neither it nor a group it flattens may carry a doc comment (clap would make it
+// the command's about); `deferred_subcommands_keep_their_about` holds that.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Check, show and list XIMF profiles
     #[command(subcommand)]
@@ -421,6 +427,27 @@ mod tests {
     use super::Cli;
     use clap::CommandFactory;
 
+    /// Each subcommand's help text is its variant's doc, built or not (see `Command`).
+    #[test]
+    fn deferred_subcommands_keep_their_about() {
+        let unbuilt = Cli::command();
+        let mut built = Cli::command();
+        built.build();
+        let text = |s: Option<&clap::builder::StyledStr>| s.map(|s| s.to_string());
+        for u in unbuilt.get_subcommands() {
+            let b = built
+                .find_subcommand(u.get_name())
+                .expect("the same subcommands");
+            assert_eq!(text(b.get_about()), text(u.get_about()), "{}", u.get_name());
+            assert_eq!(
+                text(b.get_long_about()),
+                text(u.get_long_about()),
+                "{}",
+                u.get_name()
+            );
+        }
+    }
+
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
@@ -456,6 +483,9 @@ mod tests {
                 }
             }
         }
-        walk(&Cli::command(), "ximf");
+        // Built first: the subcommands' flags are deferred until then.
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&cmd, "ximf");
     }
 }

@@ -9,14 +9,18 @@ use ximf::report::render;
 use ximf::verify::{VerifyOptions, mbox};
 use ximf::{Error, Result};
 
-/// Check a message against its XIMF profile
-///
-/// The instance is matched from the message's X-XIMF-NAME field (or --instance). Checks
-/// mandatory fields, values against sets and external lists, item counts, lengths, date and
-/// address syntax, technical headers, linkedValue, association and constraint rules. Exit 0 when
-/// the message conforms, 1 when it does not. With --annotate the message is written out with an
-/// X-XIMF-Verify field (and Authentication-Results for S/MIME) and the exit status is 0 whatever
-/// the verdict, so a filter never loses mail.
+// The command's help is the one-line doc of its variant in cli/mod.rs, applied last. This
+// text is a comment, not a doc comment: subcommands are built deferred, which would apply a
+// doc comment here after the variant's and change `--help`.
+//
+// Check a message against its XIMF profile
+//
+// The instance is matched from the message's X-XIMF-NAME field (or --instance). Checks
+// mandatory fields, values against sets and external lists, item counts, lengths, date and
+// address syntax, technical headers, linkedValue, association and constraint rules. Exit 0 when
+// the message conforms, 1 when it does not. With --annotate the message is written out with an
+// X-XIMF-Verify field (and Authentication-Results for S/MIME) and the exit status is 0 whatever
+// the verdict, so a filter never loses mail.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  ximf verify -p ximfmail-profile.xml msg.eml\n  \
