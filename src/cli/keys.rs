@@ -5,7 +5,9 @@ use ximf::config::Config;
 use ximf::policy::select::{Context, select};
 use ximf::policy::{CorrespondenceType, Model};
 
-/// Keys and certificates; type is detected from content.
+// Keys and certificates; type is detected from content. (A comment, not a doc comment: on a
+// flattened group clap makes it the about of every command using it, and with deferred
+// subcommands that would replace the command's own; see `Command` in cli/mod.rs.)
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct KeyArgs {
     /// Signer or decryption private key: PKCS#8/PKCS#1/SEC1 PEM or DER (encrypted or not),
@@ -99,7 +101,8 @@ impl KeyArgs {
     }
 }
 
-/// Correspondence selection flags (usage × context, design.md §3.2).
+// Correspondence selection flags (usage × context, design.md §3.2). (A comment for the same
+// reason as `KeyArgs`'s.)
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PolicyArgs {
     /// The sender's usage (private, professional, official, ...)

@@ -24,15 +24,19 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use ximf::milter::{Action, Agent, Decision, Filter, OnError, OnFail, Session, Settings};
 use ximf::{Error, Result};
 
-/// Serve as a milter: verify, annotate, hold or refuse mail at SMTP time
-///
-/// Listens on --socket for an MTA (Postfix smtpd_milters, Sendmail InputMailFilters) and judges
-/// every message with the same profile, keys and trust as `verify`. As mta, mda or gateway it
-/// adds Authentication-Results / X-XIMF-Verify exactly as `verify --annotate` does and removes
-/// forged ones; --on-fail says what a failing message gets. As msa it enforces the
-/// correspondence type's policy (size, recipient domains with the envelope recipients,
-/// need-to-know, mandatory fields) and refuses violations with a 5.7.x reply naming the rule.
-/// Runs until SIGTERM or SIGINT, then finishes the messages in progress (at most 30 s).
+// The command's help is the one-line doc of its variant in cli/mod.rs, applied last. This
+// text is a comment, not a doc comment: subcommands are built deferred, which would apply a
+// doc comment here after the variant's and change `--help`.
+//
+// Serve as a milter: verify, annotate, hold or refuse mail at SMTP time
+//
+// Listens on --socket for an MTA (Postfix smtpd_milters, Sendmail InputMailFilters) and judges
+// every message with the same profile, keys and trust as `verify`. As mta, mda or gateway it
+// adds Authentication-Results / X-XIMF-Verify exactly as `verify --annotate` does and removes
+// forged ones; --on-fail says what a failing message gets. As msa it enforces the
+// correspondence type's policy (size, recipient domains with the envelope recipients,
+// need-to-know, mandatory fields) and refuses violations with a 5.7.x reply naming the rule.
+// Runs until SIGTERM or SIGINT, then finishes the messages in progress (at most 30 s).
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  ximf -p /etc/ximf milter --socket inet:127.0.0.1:8891 \

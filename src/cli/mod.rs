@@ -66,7 +66,13 @@ pub enum Format {
     Json,
 }
 
+// Deferred: a subcommand's flags are built only when it is the one run (or for help, man pages
+// and completions, which build the whole tree), not the 200-odd flags of every command on every
+// start-up (issue 13). Deferred, a subcommand's `Args` struct is applied *after* the variant's
+// doc below, so neither it nor a group it flattens may carry a doc comment (clap would make it
+// the command's about); `deferred_subcommands_keep_their_about` holds that.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Check, show and list XIMF profiles
     #[command(subcommand)]
@@ -128,18 +134,38 @@ impl Ctx {
             return Ok(Loaded {
                 profile: ximf::profile::builtin(),
                 models: Vec::new(),
+                whole: None,
             });
         };
         match ximf::policy::parse::sniff_model_file(p)? {
             Some((catalog, models)) => Ok(Loaded {
                 profile: ximf::profile::load(&catalog)?,
                 models,
+                whole: None,
             }),
             None => Ok(Loaded {
                 profile: ximf::profile::load(p)?,
                 models: Vec::new(),
+                whole: None,
             }),
         }
+    }
+
+    /// [`Ctx::load`] for a command that looks its instance up per message (`verify`): the
+    /// built-in profile comes with its plain instance only, and the rest is compiled the first
+    /// time a message (or `--instance`) needs it, through [`Loaded::for_instance`]. Plain mail
+    /// is most of what a filter sees, and compiling the worked example costs more than the
+    /// rest of a small verify besides the cryptography (issue 13).
+    pub fn load_lazily(&self) -> Result<Loaded> {
+        let configured = self.config.config.profile.as_deref();
+        if self.profile.is_some() || configured.is_some() {
+            return self.load(None);
+        }
+        Ok(Loaded {
+            profile: ximf::profile::builtin_plain(),
+            models: Vec::new(),
+            whole: Some(std::sync::OnceLock::new()),
+        })
     }
 }
 
@@ -149,9 +175,31 @@ pub struct Loaded {
     pub profile: ximf::profile::Profile,
     /// (instance name or none for every instance, model) from a `cm:model` file.
     pub models: Vec<(Option<String>, ximf::policy::Model)>,
+    /// From [`Ctx::load_lazily`]: `profile` is the built-in one with only its plain instance,
+    /// and this is the whole of it, once something needs more.
+    whole: Option<std::sync::OnceLock<ximf::profile::Profile>>,
 }
 
 impl Loaded {
+    /// The profile to judge a message with when it (or `--instance`) names `wanted`, or names
+    /// no instance. The same answers as the whole profile: a lazily loaded built-in profile
+    /// serves from its plain instance only when that is the instance the name finds (or the
+    /// one a message naming none is held to); any other name, unknown ones included (whose
+    /// error lists every instance), is looked up in the whole profile.
+    pub fn for_instance(&self, wanted: Option<&str>) -> &ximf::profile::Profile {
+        let Some(whole) = &self.whole else {
+            return &self.profile;
+        };
+        let served = match wanted {
+            Some(n) => self.profile.instance(n).is_some(),
+            None => self.profile.instances.iter().any(|i| i.plain),
+        };
+        match served {
+            true => &self.profile,
+            false => whole.get_or_init(ximf::profile::builtin),
+        }
+    }
+
     /// The correspondence model of `instance`: its own `custom` rules plus the standalone ones.
     pub fn model(&self, instance: &ximf::profile::Instance) -> Result<ximf::policy::Model> {
         let mut m = ximf::policy::parse::from_instance(instance)?;
@@ -379,6 +427,27 @@ mod tests {
     use super::Cli;
     use clap::CommandFactory;
 
+    /// Each subcommand's help text is its variant's doc, built or not (see `Command`).
+    #[test]
+    fn deferred_subcommands_keep_their_about() {
+        let unbuilt = Cli::command();
+        let mut built = Cli::command();
+        built.build();
+        let text = |s: Option<&clap::builder::StyledStr>| s.map(|s| s.to_string());
+        for u in unbuilt.get_subcommands() {
+            let b = built
+                .find_subcommand(u.get_name())
+                .expect("the same subcommands");
+            assert_eq!(text(b.get_about()), text(u.get_about()), "{}", u.get_name());
+            assert_eq!(
+                text(b.get_long_about()),
+                text(u.get_long_about()),
+                "{}",
+                u.get_name()
+            );
+        }
+    }
+
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
@@ -414,6 +483,9 @@ mod tests {
                 }
             }
         }
-        walk(&Cli::command(), "ximf");
+        // Built first: the subcommands' flags are deferred until then.
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&cmd, "ximf");
     }
 }

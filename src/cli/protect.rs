@@ -9,10 +9,14 @@ use ximf::protect::Mechanism;
 use ximf::stream::{Content, Splice, Whole};
 use ximf::{Error, Result};
 
-/// Sign and/or encrypt a message as its correspondence type demands
-///
-/// --sign, --encrypt and --mechanism add demands for profiles without a policy; they never
-/// weaken one. The config's sign, encrypt, mechanism, usage and [context] count as these flags.
+// The command's help is the one-line doc of its variant in cli/mod.rs, applied last. This
+// text is a comment, not a doc comment: subcommands are built deferred, which would apply a
+// doc comment here after the variant's and change `--help`.
+//
+// Sign and/or encrypt a message as its correspondence type demands
+//
+// --sign, --encrypt and --mechanism add demands for profiles without a policy; they never
+// weaken one. The config's sign, encrypt, mechanism, usage and [context] count as these flags.
 #[derive(Debug, clap::Args)]
 pub struct ProtectArgs {
     /// Sign the message

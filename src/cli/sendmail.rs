@@ -25,14 +25,18 @@ pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 /// Set in the real sendmail's environment: if it is ximf again, we would loop.
 const DEPTH_VAR: &str = "XIMF_SENDMAIL_DEPTH";
 
-/// Stamp, check and send a message through the real sendmail (a drop-in $sendmail for mutt)
-///
-/// Reads one message from stdin. XIMF fields the message already has (mutt's my_hdr) are kept
-/// and checked; --set and the config's [set] fill only what is missing. The message is stamped,
-/// checked, protected when asked, and piped to the real sendmail with every sendmail option and
-/// recipient given here, in order; its exit status is passed through. On any failure nothing is
-/// sent, one stderr line says why, and the original message is appended to the dead-letter file
-/// (mbox). ximf's own options go before `--`; -p is the profile, not sendmail's protocol.
+// The command's help is the one-line doc of its variant in cli/mod.rs, applied last. This
+// text is a comment, not a doc comment: subcommands are built deferred, which would apply a
+// doc comment here after the variant's and change `--help`.
+//
+// Stamp, check and send a message through the real sendmail (a drop-in $sendmail for mutt)
+//
+// Reads one message from stdin. XIMF fields the message already has (mutt's my_hdr) are kept
+// and checked; --set and the config's [set] fill only what is missing. The message is stamped,
+// checked, protected when asked, and piped to the real sendmail with every sendmail option and
+// recipient given here, in order; its exit status is passed through. On any failure nothing is
+// sent, one stderr line says why, and the original message is appended to the dead-letter file
+// (mbox). ximf's own options go before `--`; -p is the profile, not sendmail's protocol.
 #[derive(Debug, clap::Args)]
 #[command(
     disable_version_flag = true,

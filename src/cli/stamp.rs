@@ -7,12 +7,16 @@ use ximf::message::Message;
 use ximf::stamp::{StampOptions, stamp_header};
 use ximf::{Error, Result};
 
-/// Add the XIMF header fields of a profile instance to a message
-///
-/// Values come from --set 'Header=value' (the wire content or a dictionary label; repeat a
-/// header, or join items with its separator, for multi-valued headers). Writes X-XIMF-NAME and
-/// X-XIMF-Version, every header with a value, technical headers, fixed headers and compatibility
-/// aliases; existing XIMF fields are replaced. Every other byte of the message is kept.
+// The command's help is the one-line doc of its variant in cli/mod.rs, applied last. This
+// text is a comment, not a doc comment: subcommands are built deferred, which would apply a
+// doc comment here after the variant's and change `--help`.
+//
+// Add the XIMF header fields of a profile instance to a message
+//
+// Values come from --set 'Header=value' (the wire content or a dictionary label; repeat a
+// header, or join items with its separator, for multi-valued headers). Writes X-XIMF-NAME and
+// X-XIMF-Version, every header with a value, technical headers, fixed headers and compatibility
+// aliases; existing XIMF fields are replaced. Every other byte of the message is kept.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  ximf stamp -p ximfmail-profile.xml --instance Amoco \\\n    \

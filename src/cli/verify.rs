@@ -9,14 +9,18 @@ use ximf::report::render;
 use ximf::verify::{VerifyOptions, mbox};
 use ximf::{Error, Result};
 
-/// Check a message against its XIMF profile
-///
-/// The instance is matched from the message's X-XIMF-NAME field (or --instance). Checks
-/// mandatory fields, values against sets and external lists, item counts, lengths, date and
-/// address syntax, technical headers, linkedValue, association and constraint rules. Exit 0 when
-/// the message conforms, 1 when it does not. With --annotate the message is written out with an
-/// X-XIMF-Verify field (and Authentication-Results for S/MIME) and the exit status is 0 whatever
-/// the verdict, so a filter never loses mail.
+// The command's help is the one-line doc of its variant in cli/mod.rs, applied last. This
+// text is a comment, not a doc comment: subcommands are built deferred, which would apply a
+// doc comment here after the variant's and change `--help`.
+//
+// Check a message against its XIMF profile
+//
+// The instance is matched from the message's X-XIMF-NAME field (or --instance). Checks
+// mandatory fields, values against sets and external lists, item counts, lengths, date and
+// address syntax, technical headers, linkedValue, association and constraint rules. Exit 0 when
+// the message conforms, 1 when it does not. With --annotate the message is written out with an
+// X-XIMF-Verify field (and Authentication-Results for S/MIME) and the exit status is 0 whatever
+// the verdict, so a filter never loses mail.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  ximf verify -p ximfmail-profile.xml msg.eml\n  \
@@ -89,9 +93,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     }
     let file = args.files.first().cloned();
     super::io::check_distinct(file.as_deref(), args.output.as_deref())?;
-    let loaded = ctx.load(None)?;
+    let loaded = ctx.load_lazily()?;
     if let Some(n) = &args.instance {
-        pick_instance(&loaded.profile, Some(n))?;
+        pick_instance(loaded.for_instance(Some(n)), Some(n))?;
     }
     let keys = std::sync::Arc::new(args.keys.load(&ctx.config.config)?);
     let run = Run {
@@ -424,7 +428,11 @@ fn check(
     keys: &std::sync::Arc<ximf::protect::Keys>,
     ctx: &Ctx,
 ) -> Result<ximf::report::Report> {
-    let profile = &loaded.profile;
+    let named = message
+        .get(ximf::stamp::NAME_FIELD)
+        .map(|f| f.value(message.bytes()));
+    let wanted = args.instance.as_deref().or(named.as_deref());
+    let profile = loaded.for_instance(wanted);
     let mut opts = VerifyOptions::default();
     opts.instance = args.instance.clone();
     opts.agent = args.agent.clone();
@@ -432,12 +440,7 @@ fn check(
     opts.now = ctx.now;
     // What a layer may expand into is bounded like the input (issue 12).
     opts.limits = ximf::secure::Limits::with_max_output(ctx.max_size);
-    let instance = match &args.instance {
-        Some(n) => profile.instance(n),
-        None => message
-            .get(ximf::stamp::NAME_FIELD)
-            .and_then(|f| profile.instance(&f.value(message.bytes()))),
-    };
+    let instance = wanted.and_then(|n| profile.instance(n));
     if let Some(i) = instance {
         let model = loaded.model(i)?;
         opts.floor = args
@@ -464,9 +467,9 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
             "--annotate takes one message\nhint: run one ximf per message in a filter".into(),
         ));
     }
-    let loaded = ctx.load(None)?;
+    let loaded = ctx.load_lazily()?;
     if let Some(n) = &args.instance {
-        pick_instance(&loaded.profile, Some(n))?;
+        pick_instance(loaded.for_instance(Some(n)), Some(n))?;
     }
     let keys = std::sync::Arc::new(args.keys.load(&ctx.config.config)?);
     let inputs = super::io::expand_inputs(&args.files)?;

@@ -54,10 +54,21 @@ pub(crate) fn load_file(
     path: &Path,
     record_path: bool,
 ) -> Result<Profile, LoadError> {
+    load_file_only(source, path, record_path, &|_| true)
+}
+
+/// [`load_file`], compiling only the catalog entries `keep` selects; the others are left out of
+/// [`Profile::instances`] without a diagnostic. (A single instance file is always compiled.)
+pub(crate) fn load_file_only(
+    source: Source,
+    path: &Path,
+    record_path: bool,
+    keep: &dyn Fn(&InstanceRef) -> bool,
+) -> Result<Profile, LoadError> {
     let doc = parse::read_doc(source, path)?;
     let root = &doc.root;
     if root.local == "profile" {
-        return Ok(load_catalog(source, path, &doc, record_path));
+        return Ok(load_catalog(source, path, &doc, record_path, keep));
     }
     if root.local == "instance" && (root.is_ximf() || root.ns == xml::Ns::None) {
         return Ok(load_single(
@@ -193,7 +204,13 @@ fn load_single(
     }
 }
 
-fn load_catalog(source: Source, path: &Path, doc: &Document, record_path: bool) -> Profile {
+fn load_catalog(
+    source: Source,
+    path: &Path,
+    doc: &Document,
+    record_path: bool,
+    keep: &dyn Fn(&InstanceRef) -> bool,
+) -> Profile {
     let mut diags = Vec::new();
     if doc.had_bom {
         diags.push(Diagnostic::warning(
@@ -211,7 +228,7 @@ fn load_catalog(source: Source, path: &Path, doc: &Document, record_path: bool) 
     // One value budget for the whole catalog: instances naming the same big files count each
     // time, so a catalog cannot multiply a file past the limit either.
     let mut budget = compile::Budget::default();
-    for iref in &catalog.instances {
+    for iref in catalog.instances.iter().filter(|i| keep(i)) {
         let identity = Identity {
             name: iref.name.clone(),
             version: iref.version.clone(),
