@@ -22,7 +22,7 @@ gpg --batch --quiet --import "$pk/alice.key" 2>/dev/null
 now=2026-11-30T00:00:00Z
 # gpg signs at the real time: the PGP verdicts are taken at it too.
 pnow=$(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%SZ)
-max="--max-size 600000000"
+max="--max-size 2000000000"
 
 text() { # FILE BYTES: a text/plain entity of printable CRLF lines
   python3 - "$1" "$2" <<'PY'
