@@ -322,7 +322,7 @@ impl Dearmor {
                 true => 0,
                 false => rest
                     .iter()
-                    .position(|&c| !(c.is_ascii_alphanumeric() || c == b'+' || c == b'/'))
+                    .position(|&c| !B64_SYMBOL[usize::from(c)])
                     .unwrap_or(rest.len()),
             };
             if run > 0 {
@@ -657,6 +657,18 @@ fn trim_end(mut l: &[u8]) -> &[u8] {
     l
 }
 
+/// The base64 alphabet without `=`: a lookup, as the run of a body line is scanned.
+const B64_SYMBOL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+        i += 1;
+    }
+    t
+};
+
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='
 }
@@ -707,7 +719,35 @@ const CRC24_TABLE: [u32; 256] = {
     t
 };
 
+/// The CRC of a byte that still has one more byte-step (T1) or two (T2) to go: three bytes are
+/// then taken in one step of three independent lookups ("slicing by 3"), not three dependent
+/// ones, a third of decoding a large armored message.
+const CRC24_SLICES: [[u32; 256]; 2] = {
+    let mut t = [[0u32; 256]; 2];
+    let mut i = 0;
+    while i < 256 {
+        let t0 = CRC24_TABLE[i];
+        let t1 = ((t0 << 8) ^ CRC24_TABLE[(t0 >> 16) as usize & 0xff]) & 0x00ff_ffff;
+        t[0][i] = t1;
+        t[1][i] = ((t1 << 8) ^ CRC24_TABLE[(t1 >> 16) as usize & 0xff]) & 0x00ff_ffff;
+        i += 1;
+    }
+    t
+};
+
 fn crc24_update(mut crc: u32, data: &[u8]) -> u32 {
+    let mut triples = data.chunks_exact(3);
+    for t in &mut triples {
+        let x = crc ^ (u32::from(t[0]) << 16 | u32::from(t[1]) << 8 | u32::from(t[2]));
+        crc = CRC24_SLICES[1][(x >> 16) as usize & 0xff]
+            ^ CRC24_SLICES[0][(x >> 8) as usize & 0xff]
+            ^ CRC24_TABLE[x as usize & 0xff];
+    }
+    crc24_bytes(crc, triples.remainder())
+}
+
+/// One byte at a time (RFC 4880 §6.1).
+fn crc24_bytes(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         crc = ((crc << 8) ^ CRC24_TABLE[(((crc >> 16) as u8) ^ b) as usize]) & 0x00ff_ffff;
     }
@@ -719,6 +759,20 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::io::{Read as _, Write as _};
+
+    #[test]
+    fn crc24_by_threes_is_crc24_by_bytes() {
+        let data: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for len in [0, 1, 2, 3, 4, 5, 6, 7, 100, 1999, 2000] {
+            for start in [0, 0x00b7_04ce, 0x00ff_ffff] {
+                assert_eq!(
+                    super::crc24_update(start, &data[..len]),
+                    super::crc24_bytes(start, &data[..len]),
+                    "{len} {start:x}"
+                );
+            }
+        }
+    }
 
     use sequoia_openpgp as openpgp;
 
