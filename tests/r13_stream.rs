@@ -290,3 +290,53 @@ fn verify_of_256_mib_under_ulimit_v() {
         "holding 256 MiB whole fit the limit"
     );
 }
+
+/// What procmail hands its filters: a large message behind the mbox `From ` line. It is
+/// judged as a skeleton too (bounded memory, from a file and a pipe), and `--annotate` writes
+/// the line back first, the verdict below it, the message unchanged; an mbox of two messages
+/// is still judged message by message.
+#[test]
+fn a_large_message_behind_procmails_from_line_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let from = b"From alice@example.org Mon Nov 30 12:00:00 2026\n".to_vec();
+    let with_envelope = |f: &Path| {
+        let _turn = lock(Resource::Measured);
+        let mut d = from.clone();
+        d.extend(std::fs::read(f).unwrap());
+        let out = f.with_extension("mbox");
+        std::fs::write(&out, d).unwrap();
+        out
+    };
+    let f = with_envelope(&smime_signed(w, 32 * MIB));
+    let small = with_envelope(&smime_signed(w, 16 << 10));
+    passes_in_bounded_memory(&f, &small, smime_args);
+    let out = w.join("annotated.eml");
+    let mut args = smime_args(Some(&f));
+    args.extend([
+        "--annotate".into(),
+        "-o".into(),
+        out.to_string_lossy().into_owned(),
+    ]);
+    let m = run(&args, b"");
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let written = std::fs::read(&out).unwrap();
+    let original = std::fs::read(&f).unwrap();
+    assert!(written.starts_with(&from), "the From line first");
+    assert!(
+        written.ends_with(&original[from.len()..]),
+        "the message follows its verdict unchanged"
+    );
+    let added =
+        String::from_utf8_lossy(&written[from.len()..written.len() + from.len() - original.len()]);
+    assert!(added.contains("X-XIMF-Verify: pass"), "{added}");
+    // Two messages: an mbox, one report line each.
+    let two = w.join("two.mbox");
+    let mut d = original.clone();
+    d.extend_from_slice(b"\n");
+    d.extend_from_slice(&std::fs::read(&small).unwrap());
+    std::fs::write(&two, d).unwrap();
+    let m = run(&smime_args(Some(&two)), b"");
+    let report = String::from_utf8_lossy(&m.stdout);
+    assert_eq!(report.lines().count(), 2, "{report} {}", m.stderr);
+}

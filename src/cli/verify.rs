@@ -114,10 +114,36 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
     // (The first KiB is always read: it tells an mbox.)
     let first = ctx.max_size.min(args.stream_threshold.max(1024));
     let opened = super::io::open_input(file.as_deref(), first)?;
+    let mut opened = opened;
     if mbox::is_mbox(&opened.head) {
         // An mbox is held whole (each of its messages within --max-size): the bound is its own.
         let name = opened.name.clone();
-        let all = opened.read_all(args.max_mbox_size.max(ctx.max_size))?;
+        let limit = args.max_mbox_size.max(ctx.max_size);
+        if opened.over && first < ctx.max_size {
+            // A large input: one message behind procmail's `From ` line is judged as a
+            // skeleton as any large message is; an mbox is read whole from where it stays.
+            let source = opened.source(limit)?;
+            if source.len() > limit {
+                return Err(Error::TooLarge { limit });
+            }
+            let unreadable = |e| unreadable(&name, e);
+            if !mbox::more_postmarks(&source).map_err(unreadable)? {
+                let line = source
+                    .read_range(0..source.len().min(64 << 10))
+                    .map_err(unreadable)?;
+                let end = memchr::memchr(b'\n', &line).map_or(line.len(), |i| i + 1);
+                let envelope = line[..end].to_vec();
+                let source = source.skip(end as u64);
+                return run.large(source, envelope, &name, &mut opened.rest);
+            }
+            let all = source.read_range(0..source.len()).map_err(unreadable)?;
+            let entries = mbox::split(&all);
+            if entries.len() > 1 {
+                return run.mailbox(&name, &entries);
+            }
+            return run.one(all);
+        }
+        let all = opened.read_all(limit)?;
         let entries = mbox::split(&all);
         if entries.len() > 1 {
             return run.mailbox(&name, &entries);
@@ -126,12 +152,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<Outcome> {
         return run.one(all);
     }
     if opened.over && first < ctx.max_size {
-        return run.large(opened);
+        let source = opened.source(ctx.max_size)?;
+        let name = opened.name.clone();
+        return run.large(source, Vec::new(), &name, &mut opened.rest);
     }
     if opened.over {
         if args.annotate {
-            let mut opened = opened;
-            return run.pass_through(&opened.head, &mut opened.rest);
+            return run.pass_through(&[], &opened.head, &mut opened.rest);
         }
         return Err(Error::TooLarge {
             limit: ctx.max_size,
@@ -248,29 +275,30 @@ impl Run<'_> {
     /// A message over the streaming threshold (ximf::stream): left where it is (the file, or
     /// a spool of the pipe), judged as a skeleton, and, with `--annotate`, copied from there
     /// below its verdict. Memory holds the headers and small parts, not the attachments.
-    fn large(&self, mut opened: super::io::Opened) -> Result<Outcome> {
+    /// `envelope`: the mbox `From ` line procmail keeps in front (not in `source`), written back
+    /// first; `rest`: what `source` (a spool of at most its bound) did not take of a pipe.
+    fn large(
+        &self,
+        source: ximf::stream::Source,
+        envelope: Vec<u8>,
+        name: &std::path::Path,
+        rest: &mut dyn std::io::Read,
+    ) -> Result<Outcome> {
         let max = self.ctx.max_size;
-        let source = opened.source(max)?;
         let len = source.len();
-        // The input was opened and read once: failing to read it again (a file truncated
-        // meanwhile) is an I/O error (74), not a missing input.
-        let unreadable = |e: std::io::Error| {
-            Error::Io(std::io::Error::new(
-                e.kind(),
-                format!("{}: {e}", opened.name.display()),
-            ))
-        };
+        let unreadable = |e| unreadable(name, e);
         if len > max {
             if !self.args.annotate {
                 return Err(Error::TooLarge { limit: max });
             }
             use std::io::Read;
             let head = source.read_range(0..max + 1).map_err(unreadable)?;
-            let mut rest = source.reader(max + 1..len).chain(opened.rest);
-            return self.pass_through(&head, &mut rest);
+            let mut rest = source.reader(max + 1..len).chain(rest);
+            return self.pass_through(&envelope, &head, &mut rest);
         }
         let whole = |source: &ximf::stream::Source| {
-            let bytes = source.read_range(0..source.len()).map_err(unreadable)?;
+            let mut bytes = envelope.clone();
+            bytes.extend(source.read_range(0..source.len()).map_err(unreadable)?);
             self.one(bytes)
         };
         let min_elide = ximf::stream::MIN_ELIDE.min(self.args.stream_threshold);
@@ -308,7 +336,7 @@ impl Run<'_> {
         // The header section is whole in the skeleton: the rest starts at the same offset.
         let rest_at = (message.bytes().len() - message.rest().len()) as u64;
         let mut rest = origin.source.reader(rest_at..len);
-        super::emit_message_stream(self.args.output.as_deref(), &[&head], &mut rest)?;
+        super::emit_message_stream(self.args.output.as_deref(), &[&envelope, &head], &mut rest)?;
         Ok(Outcome::Done)
     }
 
@@ -329,9 +357,14 @@ impl Run<'_> {
     /// `--annotate` of a message over --max-size: its first --max-size bytes (which hold the
     /// header section) below a `none (too large)` verdict, then the rest copied from the input
     /// as it comes, so memory stays bounded whatever the size. Exit 0, as for any verdict.
-    fn pass_through(&self, head: &[u8], rest: &mut dyn std::io::Read) -> Result<Outcome> {
+    fn pass_through(
+        &self,
+        envelope: &[u8],
+        head: &[u8],
+        rest: &mut dyn std::io::Read,
+    ) -> Result<Outcome> {
         let head = self.too_large(head)?;
-        super::emit_message_stream(self.args.output.as_deref(), &[&head], rest)?;
+        super::emit_message_stream(self.args.output.as_deref(), &[envelope, &head], rest)?;
         Ok(Outcome::Done)
     }
 
@@ -509,6 +542,15 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
 }
 
 /// Splits a leading mbox `From ` line (with its line ending) off the input.
+/// The input was opened and read once: failing to read it again (a file truncated meanwhile)
+/// is an I/O error (74), not a missing input.
+fn unreadable(name: &std::path::Path, e: std::io::Error) -> Error {
+    Error::Io(std::io::Error::new(
+        e.kind(),
+        format!("{}: {e}", name.display()),
+    ))
+}
+
 fn split_envelope(mut bytes: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
     if !bytes.starts_with(b"From ") {
         return (Vec::new(), bytes);

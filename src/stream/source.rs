@@ -15,6 +15,8 @@ pub const CHUNK: usize = 256 * 1024;
 pub struct Source {
     file: std::fs::File,
     len: u64,
+    /// Where in the file its bytes start (past an mbox `From ` line: [`Source::skip`]).
+    base: u64,
 }
 
 impl Source {
@@ -22,7 +24,7 @@ impl Source {
     /// ([`Source::read_at`]), never a short message.
     pub fn file(file: std::fs::File) -> std::io::Result<Source> {
         let len = file.metadata()?.len();
-        Ok(Source { file, len })
+        Ok(Source { file, len, base: 0 })
     }
 
     /// A spool of `head` and then what `rest` holds, in an unlinked 0600 temporary file
@@ -38,7 +40,19 @@ impl Source {
         Ok(Source {
             file,
             len: head.len() as u64 + copied,
+            base: 0,
         })
+    }
+
+    /// The same bytes without the first `n` (an mbox `From ` line procmail keeps in front of
+    /// the message: envelope, not message).
+    pub fn skip(self, n: u64) -> Source {
+        let n = n.min(self.len);
+        Source {
+            file: self.file,
+            len: self.len - n,
+            base: self.base + n,
+        }
     }
 
     /// The number of bytes.
@@ -57,7 +71,7 @@ impl Source {
             return Err(changed());
         }
         self.file
-            .read_exact_at(buf, offset)
+            .read_exact_at(buf, self.base + offset)
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => changed(),
                 _ => e,
@@ -133,6 +147,7 @@ impl Spool {
         Ok(Source {
             file,
             len: self.len,
+            base: 0,
         })
     }
 }

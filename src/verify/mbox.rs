@@ -64,6 +64,43 @@ pub fn is_postmark(line: &[u8]) -> bool {
     })
 }
 
+/// True when a line of `source` after its first is a postmark: it holds more than the one
+/// message procmail hands a filter behind its `From ` line ([`split`] would find several).
+/// Read in chunks, never whole; a line too long to look at counts as one (the caller then
+/// reads the input whole and splits it: memory, never another verdict).
+pub fn more_postmarks(source: &crate::stream::Source) -> std::io::Result<bool> {
+    const LONGEST: u64 = 64 << 10;
+    let finder = memchr::memmem::Finder::new(b"\nFrom ");
+    let chunk = crate::stream::CHUNK;
+    let mut buf = vec![0; chunk];
+    let len = source.len();
+    let mut pos = 0;
+    while pos < len {
+        let n = usize::try_from(len - pos).map_or(chunk, |n| n.min(chunk));
+        source.read_at(pos, &mut buf[..n])?;
+        for i in finder.find_iter(&buf[..n]) {
+            let at = pos + i as u64 + 1;
+            let line = source.read_range(at..(at + LONGEST).min(len))?;
+            let Some(end) = memchr::memchr(b'\n', &line) else {
+                if at + LONGEST < len {
+                    return Ok(true);
+                }
+                return Ok(is_postmark(line.strip_suffix(b"\r").unwrap_or(&line)));
+            };
+            let line = &line[..end];
+            if is_postmark(line.strip_suffix(b"\r").unwrap_or(line)) {
+                return Ok(true);
+            }
+        }
+        if pos + n as u64 >= len {
+            break;
+        }
+        // The next window repeats the needle's length less one: a match across two is found.
+        pos += n as u64 - 5;
+    }
+    Ok(false)
+}
+
 /// True when `bytes` is an mbox: its first line is a postmark ([`is_postmark`]).
 pub fn is_mbox(bytes: &[u8]) -> bool {
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
