@@ -7,7 +7,7 @@ use super::{Keys, Limits, codes, header_protection};
 use crate::error::{Error, Result};
 use crate::message::eol::{Eol, to_crlf, to_eol};
 use crate::mime::{self, Entity};
-use crate::stream::{Nested, Origin};
+use crate::stream::{EolConvert, Nested, Origin};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -25,15 +25,11 @@ impl Decrypted {
     pub fn rest(&self) -> Box<dyn Read + '_> {
         match &self.rest {
             None => Box::new(std::io::empty()),
-            Some((n, from, eol)) => Box::new(EolReader {
-                inner: n.origin.source.reader(*from..n.len()),
-                eol: *eol,
-                prev: b'\n',
-                cr: false,
-                raw: vec![0; crate::stream::CHUNK],
-                out: Vec::new(),
-                at: 0,
-            }),
+            Some((n, from, eol)) => Box::new(EolReader::new(
+                n.origin.source.reader(*from..n.len()),
+                *eol,
+                crate::stream::CHUNK,
+            )),
         }
     }
 
@@ -186,65 +182,50 @@ pub fn decrypt_source(
 }
 
 /// A reader converting what `inner` reads as `to_eol(to_crlf(..), eol)` would convert it
-/// whole: for CRLF every bare LF gains its CR; for LF every CRLF loses it.
+/// whole ([`EolConvert`]).
 struct EolReader<R> {
     inner: R,
-    eol: Eol,
-    /// The last byte read (LF before the first: a bare LF at the start gains a CR).
-    prev: u8,
-    /// A CR ended the last read and is held until the next byte says whether it pairs.
-    cr: bool,
+    conv: EolConvert,
+    done: bool,
     raw: Vec<u8>,
     out: Vec<u8>,
     at: usize,
 }
 
+impl<R: Read> EolReader<R> {
+    fn new(inner: R, eol: Eol, chunk: usize) -> Self {
+        EolReader {
+            inner,
+            conv: EolConvert::new(eol),
+            done: false,
+            raw: vec![0; chunk],
+            out: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
 impl<R: Read> Read for EolReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.at == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
             self.out.clear();
             self.at = 0;
             let n = self.inner.read(&mut self.raw)?;
-            if n == 0 {
-                if std::mem::take(&mut self.cr) {
-                    self.out.push(b'\r');
-                    continue;
+            let out = &mut self.out;
+            let mut put = |b: &[u8]| -> std::io::Result<()> {
+                out.extend_from_slice(b);
+                Ok(())
+            };
+            match n {
+                0 => {
+                    self.done = true;
+                    self.conv.finish(&mut put)?;
                 }
-                return Ok(0);
+                n => self.conv.feed(&self.raw[..n], &mut put)?,
             }
-            let raw = &self.raw[..n];
-            let mut pending = 0;
-            match self.eol {
-                Eol::Crlf => {
-                    for i in memchr::memchr_iter(b'\n', raw) {
-                        let before = if i == 0 { self.prev } else { raw[i - 1] };
-                        if before != b'\r' {
-                            self.out.extend_from_slice(&raw[pending..i]);
-                            self.out.push(b'\r');
-                            pending = i;
-                        }
-                    }
-                    self.out.extend_from_slice(&raw[pending..]);
-                }
-                Eol::Lf => {
-                    if std::mem::take(&mut self.cr) && raw[0] != b'\n' {
-                        self.out.push(b'\r');
-                    }
-                    for i in memchr::memchr_iter(b'\r', raw) {
-                        match raw.get(i + 1) {
-                            // A CRLF loses its CR.
-                            Some(b'\n') => {}
-                            Some(_) => continue,
-                            // The last byte: the next read says.
-                            None => self.cr = true,
-                        }
-                        self.out.extend_from_slice(&raw[pending..i]);
-                        pending = i + 1;
-                    }
-                    self.out.extend_from_slice(&raw[pending..]);
-                }
-            }
-            self.prev = raw[n - 1];
         }
         let n = buf.len().min(self.out.len() - self.at);
         buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
@@ -259,15 +240,7 @@ mod tests {
     use super::*;
 
     fn converted(data: &[u8], eol: Eol, piece: usize) -> Vec<u8> {
-        let mut r = EolReader {
-            inner: std::io::Cursor::new(data.to_vec()),
-            eol,
-            prev: b'\n',
-            cr: false,
-            raw: vec![0; piece],
-            out: Vec::new(),
-            at: 0,
-        };
+        let mut r = EolReader::new(std::io::Cursor::new(data.to_vec()), eol, piece);
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();
         out

@@ -292,6 +292,67 @@ impl Crlf {
     }
 }
 
+/// Line endings converted over a sequence of chunks as `to_eol(to_crlf(whole), eol)` converts
+/// the whole: to CRLF every bare LF gains its CR; to LF every CR before an LF goes (a CR that
+/// ends one chunk waits for the next). What `decrypt` and `protect` write from a spool or the
+/// input in the input's convention.
+pub struct EolConvert {
+    eol: crate::message::Eol,
+    crlf: Crlf,
+    /// To LF: the last chunk ended in a CR, not written yet.
+    cr: bool,
+}
+
+impl EolConvert {
+    /// A converter to `eol`.
+    pub fn new(eol: crate::message::Eol) -> EolConvert {
+        EolConvert {
+            eol,
+            crlf: Crlf::default(),
+            cr: false,
+        }
+    }
+
+    /// Converts `chunk`, handing the result to `f` in pieces.
+    pub fn feed<E>(
+        &mut self,
+        chunk: &[u8],
+        f: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if self.eol == crate::message::Eol::Crlf {
+            return self.crlf.feed(chunk, f);
+        }
+        if std::mem::take(&mut self.cr) && chunk[0] != b'\n' {
+            f(b"\r")?;
+        }
+        let mut pending = 0;
+        for i in memchr::memchr_iter(b'\r', chunk) {
+            match chunk.get(i + 1) {
+                // A CRLF loses its CR.
+                Some(b'\n') => {}
+                Some(_) => continue,
+                // The last byte: the next chunk says.
+                None => self.cr = true,
+            }
+            f(&chunk[pending..i])?;
+            pending = i + 1;
+        }
+        f(&chunk[pending..])
+    }
+
+    /// Hands on what is still held.
+    pub fn finish<E>(&mut self, f: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        self.crlf.finish(f)?;
+        if std::mem::take(&mut self.cr) {
+            f(b"\r")?;
+        }
+        Ok(())
+    }
+}
+
 /// True when `chunk` holds an LF not preceded by CR (`cr`: the byte before the chunk was CR).
 fn has_bare_lf(cr: bool, chunk: &[u8]) -> bool {
     let Some(&first) = chunk.first() else {

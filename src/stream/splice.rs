@@ -300,64 +300,36 @@ fn read_spool(spool: &Source, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<
     }
 }
 
-/// Copies chunks to a writer converted to a line-ending convention, as
-/// [`crate::message::eol::to_eol`] converts the whole: to CRLF, every bare LF gets its CR; to
-/// LF, every CR before an LF goes (one that ends a chunk waits for the next).
+/// Copies chunks to a writer converted to a line-ending convention ([`super::EolConvert`]), or
+/// as they are.
 struct EolWriter<'w> {
     /// `None`: as they are.
-    eol: Option<Eol>,
+    conv: Option<super::EolConvert>,
     w: &'w mut dyn Write,
-    crlf: Crlf,
-    cr: bool,
-    buf: Vec<u8>,
 }
 
 impl<'w> EolWriter<'w> {
     fn new(eol: Option<Eol>, w: &'w mut dyn Write) -> Self {
         EolWriter {
-            eol,
+            conv: eol.map(super::EolConvert::new),
             w,
-            crlf: Crlf::default(),
-            cr: false,
-            buf: Vec::new(),
         }
     }
 
     fn write(&mut self, c: &[u8]) -> Result<()> {
-        match self.eol {
-            None => Ok(self.w.write_all(c)?),
-            Some(Eol::Crlf) => {
-                let w = &mut *self.w;
-                self.crlf
-                    .feed(c, &mut |b: &[u8]| w.write_all(b).map_err(Error::Io))
-            }
-            Some(Eol::Lf) if !self.cr && memchr::memchr(b'\r', c).is_none() => {
-                Ok(self.w.write_all(c)?)
-            }
-            Some(Eol::Lf) => {
-                self.buf.clear();
-                for &b in c {
-                    if self.cr && b != b'\n' {
-                        self.buf.push(b'\r');
-                    }
-                    self.cr = b == b'\r';
-                    if !self.cr {
-                        self.buf.push(b);
-                    }
-                }
-                Ok(self.w.write_all(&self.buf)?)
-            }
+        let w = &mut *self.w;
+        match self.conv.as_mut() {
+            None => Ok(w.write_all(c)?),
+            Some(conv) => conv.feed(c, &mut |b: &[u8]| w.write_all(b).map_err(Error::Io)),
         }
     }
 
     fn finish(mut self) -> Result<()> {
         let w = &mut *self.w;
-        self.crlf
-            .finish(&mut |b: &[u8]| w.write_all(b).map_err(Error::Io))?;
-        if self.cr {
-            self.w.write_all(b"\r")?;
+        match self.conv.as_mut() {
+            None => Ok(()),
+            Some(conv) => conv.finish(&mut |b: &[u8]| w.write_all(b).map_err(Error::Io)),
         }
-        Ok(())
     }
 }
 
