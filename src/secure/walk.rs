@@ -631,33 +631,7 @@ impl<'k> Walk<'k> {
         let Some(armored) = data.decoded_body() else {
             return self.failed(Mechanism::OpenPgp, NOT_DECODED.into());
         };
-        self.pgp_open(&armored, depth);
-    }
-
-    fn pgp_open(&mut self, data: &[u8], depth: usize) {
-        match self.pgp_decrypt(data) {
-            Ok(pgp::Opened {
-                cipher: Some(cipher),
-                plaintext,
-                signers,
-            }) => self.decrypted(
-                Mechanism::OpenPgp,
-                cipher,
-                Plaintext::Whole(plaintext),
-                signers,
-                depth,
-            ),
-            Ok(o) => {
-                // multipart/encrypted around an OpenPGP message that is not encrypted: it
-                // crossed the network in the clear, whatever its Content-Type says.
-                self.error(
-                    codes::STRUCTURE_MALFORMED,
-                    "multipart/encrypted holds an OpenPGP message that is not encrypted",
-                );
-                self.unencrypted(o.signers, Plaintext::Whole(o.plaintext), depth);
-            }
-            Err(why) => self.failed(Mechanism::OpenPgp, why),
-        }
+        self.pgp_open(&mut &armored[..], streamed::Sink::Memory(Vec::new()), depth);
     }
 
     /// An OpenPGP message that is signed (or a bare literal) but not encrypted: its signatures

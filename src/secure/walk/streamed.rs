@@ -172,41 +172,50 @@ impl<'k> Walk<'k> {
 
     /// The ciphertext part of a PGP/MIME message whose body is in the source.
     pub(super) fn pgp_streamed(&mut self, data: &Entity<'_>, body: &Body, depth: usize) {
-        let mut spool = match Spool::new() {
-            Ok(s) => s,
-            Err(e) => return crate::stream::fail(e),
-        };
         let base64 = match data.transfer_encoding().as_str() {
             "base64" => true,
             "7bit" | "8bit" | "binary" => false,
             _ => return self.failed(Mechanism::OpenPgp, NOT_DECODED.into()),
         };
-        let mut raw = body.reader();
-        let mut decoded;
-        let reader: &mut (dyn Read + Send + Sync) = match base64 {
-            true => {
-                decoded = base64_reader(raw);
-                &mut decoded
-            }
-            false => &mut raw,
+        let Some(sink) = Sink::spool(body) else {
+            return;
         };
+        let mut raw = body.reader();
+        match base64 {
+            true => self.pgp_open(&mut base64_reader(raw), sink, depth),
+            false => self.pgp_open(&mut raw, sink, depth),
+        }
+    }
+
+    /// The OpenPGP message of a PGP/MIME multipart/encrypted, opened in one pass as `input`
+    /// reads it (the decoded part, from memory or from the source), its plaintext going to
+    /// `sink`: the one opener for a message held whole and for a large one.
+    pub(super) fn pgp_open(
+        &mut self,
+        input: &mut (dyn Read + Send + Sync),
+        mut sink: Sink,
+        depth: usize,
+    ) {
         let opened = pgp::stream_open::open_stream(
-            reader,
+            input,
             &self.keys.pgp_secret,
             self.keys.pgp_agent_keys(),
             &self.keys.pgp_keyring,
             self.now,
             self.limits.max_output,
-            &mut spool,
+            &mut sink,
         );
         match opened {
             Ok(pgp::stream_open::Streamed { cipher, signers }) => {
-                let Some(content) = self.nest(spool, body) else {
-                    return;
+                let content = match sink.into_plaintext() {
+                    Ok(c) => c,
+                    Err(e) => return crate::stream::fail(e),
                 };
                 match cipher {
                     Some(c) => self.decrypted(Mechanism::OpenPgp, c, content, signers, depth),
                     None => {
+                        // multipart/encrypted around an OpenPGP message that is not encrypted:
+                        // it crossed the network in the clear, whatever its Content-Type says.
                         self.error(
                             codes::STRUCTURE_MALFORMED,
                             "multipart/encrypted holds an OpenPGP message that is not encrypted",
@@ -220,27 +229,13 @@ impl<'k> Walk<'k> {
                     self.key_failure.get_or_insert(e);
                 }
                 match f.io {
+                    // A transfer encoding that does not decode, as held whole.
                     Some(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         self.failed(Mechanism::OpenPgp, NOT_DECODED.into())
                     }
                     Some(e) => crate::stream::fail(e),
                     None => self.failed(Mechanism::OpenPgp, f.message),
                 }
-            }
-        }
-    }
-
-    /// The spooled content of an opened layer as a skeleton of its own; a spool that cannot
-    /// be read back is an I/O failure of the judge.
-    fn nest(&mut self, spool: Spool, body: &Body) -> Option<super::Plaintext> {
-        match spool
-            .into_source()
-            .and_then(|s| Nested::part(s, body.min_elide()))
-        {
-            Ok(n) => Some(Plaintext::Spooled(n)),
-            Err(e) => {
-                crate::stream::fail(e);
-                None
             }
         }
     }
