@@ -39,40 +39,53 @@ pub fn text_entity(size: usize) -> Vec<u8> {
     v
 }
 
-/// An S/MIME multipart/signed message of about `size` bytes, made by openssl.
+/// `openssl cms` with `op` (its operation and options, `-in` and `-out` aside) over a
+/// text/plain entity of about `size` bytes: the S/MIME message it writes to `dir/NAME.eml`.
 /// Made in `dir`, which the test removes: hundreds of MiB must not stay behind.
-fn smime_signed(dir: &Path, size: usize) -> PathBuf {
-    let name = format!("smime-{size}");
+pub fn openssl_cms(dir: &Path, name: &str, size: usize, op: &[&str]) -> PathBuf {
     let out = dir.join(format!("{name}.eml"));
     let input = dir.join(format!("{name}.txt"));
-    // Signing hundreds of MiB loads the machine: not while another test's bounds are measured.
+    // Hundreds of MiB load the machine: not while another test's bounds are measured.
     let _turn = lock(Resource::Measured);
     std::fs::write(&input, text_entity(size)).unwrap();
     let st = Command::new("openssl")
-        .args(["cms", "-sign", "-md", "sha256", "-in"])
+        .arg("cms")
+        .args(op)
+        .arg("-in")
         .arg(&input)
-        .args([
+        .arg("-out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "openssl cms {op:?}");
+    std::fs::remove_file(input).unwrap();
+    out
+}
+
+/// An S/MIME multipart/signed message of about `size` bytes, made by openssl.
+fn smime_signed(dir: &Path, size: usize) -> PathBuf {
+    openssl_cms(
+        dir,
+        &format!("smime-{size}"),
+        size,
+        &[
+            "-sign",
+            "-md",
+            "sha256",
             "-signer",
             &smime_key("alice.crt"),
             "-inkey",
             &smime_key("alice.key"),
-        ])
-        .args(["-certfile", &smime_key("inter.crt")])
-        .args([
+            "-certfile",
+            &smime_key("inter.crt"),
             "-from",
             "alice@example.org",
             "-to",
             "bob@example.org",
             "-subject",
             "big",
-        ])
-        .arg("-out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success(), "openssl cms -sign");
-    std::fs::remove_file(input).unwrap();
-    out
+        ],
+    )
 }
 
 /// A PGP/MIME multipart/signed message of about `size` bytes, signed by gpg.
@@ -130,6 +143,27 @@ pub fn under_ulimit_v(limit_kib: u64, args: &[String]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// Runs ximf with `args` under `ulimit -v` of `limit_kib`, where it must succeed, and again
+/// holding the message whole (the streaming threshold past it), where it must not: the limit
+/// means something. The streamed run's output.
+pub fn only_streamed_fits(limit_kib: u64, mut args: Vec<String>) -> std::process::Output {
+    let streamed = under_ulimit_v(limit_kib, &args);
+    assert_eq!(
+        streamed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&streamed.stderr)
+    );
+    args.extend(["--stream-threshold".into(), "600000000".into()]);
+    let whole = under_ulimit_v(limit_kib, &args);
+    assert_ne!(
+        whole.status.code(),
+        Some(0),
+        "holding it whole fit the limit"
+    );
+    streamed
 }
 
 pub fn run(args: &[String], stdin: &[u8]) -> measure::Measured {
@@ -269,26 +303,8 @@ fn over_max_size_from_a_pipe_still_passes_through() {
 fn verify_of_256_mib_under_ulimit_v() {
     let dir = tempfile::tempdir().unwrap();
     let f = smime_signed(dir.path(), 256 * MIB);
-    let limit_kib = 160 * 1024;
-    let under = |extra: &[&str]| {
-        let mut args = smime_args(Some(&f));
-        args.extend(extra.iter().map(|s| s.to_string()));
-        under_ulimit_v(limit_kib, &args)
-    };
-    let streamed = under(&[]);
-    assert_eq!(
-        streamed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&streamed.stderr)
-    );
+    let streamed = only_streamed_fits(160 * 1024, smime_args(Some(&f)));
     assert!(String::from_utf8_lossy(&streamed.stdout).starts_with("pass"));
-    let whole = under(&["--stream-threshold", "600000000"]);
-    assert_ne!(
-        whole.status.code(),
-        Some(0),
-        "holding 256 MiB whole fit the limit"
-    );
 }
 
 /// What procmail hands its filters: a large message behind the mbox `From ` line. It is
