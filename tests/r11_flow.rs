@@ -98,6 +98,68 @@ fn mbox_every_message_is_judged() {
     assert_eq!(objs[1]["file"], p.as_str());
 }
 
+/// Several files in one batch: each mbox among them is judged message by message, as when it
+/// is named alone (stop 17: only the first message of each was judged).
+#[test]
+fn mboxes_in_a_batch_are_judged_message_by_message() {
+    let s = Scratch::new();
+    let (mbox, offset) = mailbox();
+    let a = s.write("a.mbox", &mbox);
+    // The second mailbox: the tampered message first, CRLF.
+    let second = String::from_utf8(mbox.clone()).expect("utf8");
+    let second = second
+        .replacen(&postmark(1), &postmark(4), 1)
+        .replace('\n', "\r\n");
+    let b = s.write("b.mbox", second.as_bytes());
+    let single = s.write("single.eml", stamped("alone"));
+    let (pa, pb, ps) = (
+        a.display().to_string(),
+        b.display().to_string(),
+        single.display().to_string(),
+    );
+    let o = ximf_run(&["verify", &pa, &pb, &ps], b"");
+    assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(lines.len(), 7, "{text}");
+    for (file, crlf) in [(&pa, 0), (&pb, 1)] {
+        let mine: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{file}: message ")))
+            .collect();
+        assert_eq!(mine.len(), 3, "{text}");
+        let off = offset + crlf * mbox[..offset].iter().filter(|&&c| c == b'\n').count();
+        assert!(
+            mine[1].starts_with(&format!("{file}: message 2 at byte {off}: fail")),
+            "{text}"
+        );
+        assert!(
+            mine[0].contains(": pass") && mine[2].contains(": pass"),
+            "{text}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!("{ps}: pass"))),
+        "{text}"
+    );
+
+    let o = ximf_run(&["--format", "json", "verify", &pa, &ps], b"");
+    let objs: Vec<serde_json::Value> = out(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(objs.len(), 4, "{}", out(&o));
+    let second = objs.iter().find(|v| v["index"] == 2).expect("message 2");
+    assert_eq!(second["file"], pa.as_str());
+    assert_eq!(second["offset"], offset);
+    assert_eq!(second["verdict"], "fail");
+    // A message of a mailbox in a batch is held to --max-size like any.
+    let o = ximf_run(&["--max-size", "200", "verify", &pa, &ps], b"");
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let text = out(&o);
+    assert_eq!(text.matches("exceeds the size limit").count(), 4, "{text}");
+}
+
 #[test]
 fn mbox_annotated_is_the_same_mbox_with_verdicts() {
     let (mbox, _) = mailbox();

@@ -394,15 +394,10 @@ impl Run<'_> {
                 false => Message::parse(message).and_then(|m| self.judge(&m)),
             }
         });
-        let name = name.display().to_string();
         let mut out = String::new();
         let mut all_pass = true;
         for (e, r) in entries.iter().zip(results) {
-            let label = format!("{name}: message {} at byte {}", e.index, e.offset);
-            let mut extra = serde_json::Map::new();
-            extra.insert("file".into(), name.clone().into());
-            extra.insert("index".into(), e.index.into());
-            extra.insert("offset".into(), e.offset.into());
+            let (label, extra) = entry_label(name, e);
             all_pass &= push_result(&mut out, self.ctx.format, &label, extra, r);
         }
         super::emit_report(&out)?;
@@ -515,23 +510,19 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
     }
     let files = inputs.files;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let judge =
+        |bytes: Vec<u8>| Message::parse(bytes).and_then(|m| check(&m, &loaded, &args, &keys, ctx));
     let results = ximf::verify::batch::parallel_map(&files, workers, |path| {
-        let report = super::io::read_input(Some(path), ctx.max_size)
-            .and_then(Message::parse)
-            .and_then(|m| check(&m, &loaded, &args, &keys, ctx));
-        (path.clone(), report)
+        file_results(path, &args, ctx, &judge)
     });
     let mut all_pass = true;
     let mut out = String::new();
     let empty = inputs.empty.into_iter().map(|d| {
         let e = no_message(&d, "nothing in it");
-        (d, Err(e))
+        vec![(file_label(&d), Err(e))]
     });
-    for (path, r) in results.into_iter().chain(empty) {
-        let name = path.display().to_string();
-        let mut extra = serde_json::Map::new();
-        extra.insert("file".into(), name.clone().into());
-        all_pass &= push_result(&mut out, ctx.format, &name, extra, r);
+    for ((label, extra), r) in results.into_iter().chain(empty).flatten() {
+        all_pass &= push_result(&mut out, ctx.format, &label, extra, r);
     }
     super::emit_report(&out)?;
     Ok(if all_pass {
@@ -539,6 +530,78 @@ fn run_batch(args: Args, ctx: &Ctx) -> Result<Outcome> {
     } else {
         Outcome::Negative
     })
+}
+
+/// A message's label in a report of many (`FILE`) and its JSON members (`file`).
+type Label = (String, serde_json::Map<String, serde_json::Value>);
+
+fn file_label(path: &std::path::Path) -> Label {
+    let name = path.display().to_string();
+    let mut extra = serde_json::Map::new();
+    extra.insert("file".into(), name.clone().into());
+    (name, extra)
+}
+
+/// The label of an mbox's message: `FILE: message I at byte O`, with `index` and `offset`.
+fn entry_label(path: &std::path::Path, e: &mbox::Entry<'_>) -> Label {
+    let (name, mut extra) = file_label(path);
+    extra.insert("index".into(), e.index.into());
+    extra.insert("offset".into(), e.offset.into());
+    (
+        format!("{name}: message {} at byte {}", e.index, e.offset),
+        extra,
+    )
+}
+
+/// The reports for one file of a batch: one, or one per message of an mbox (as `verify MBOX`
+/// gives them: with its index and byte offset), each message within --max-size and the
+/// mailbox within --max-mbox-size.
+fn file_results(
+    path: &std::path::Path,
+    args: &Args,
+    ctx: &Ctx,
+    judge: &(dyn Fn(Vec<u8>) -> Result<ximf::report::Report> + Sync),
+) -> Vec<(Label, Result<ximf::report::Report>)> {
+    let one = |r| vec![(file_label(path), r)];
+    let opened = match super::io::open_input(Some(path), ctx.max_size) {
+        Ok(o) => o,
+        Err(e) => return one(Err(e)),
+    };
+    if !mbox::is_mbox(&opened.head) {
+        return one(match opened.over {
+            true => Err(Error::TooLarge {
+                limit: ctx.max_size,
+            }),
+            false => judge(opened.head),
+        });
+    }
+    let all = match opened.read_all(args.max_mbox_size.max(ctx.max_size)) {
+        Ok(all) => all,
+        Err(e) => return one(Err(e)),
+    };
+    let entries = mbox::split(&all);
+    if entries.len() < 2 {
+        // One message behind a `From ` line, as procmail keeps it.
+        return one(match all.len() as u64 > ctx.max_size {
+            true => Err(Error::TooLarge {
+                limit: ctx.max_size,
+            }),
+            false => judge(all),
+        });
+    }
+    entries
+        .iter()
+        .map(|e| {
+            let message = e.message();
+            let r = match message.len() as u64 > ctx.max_size {
+                true => Err(Error::TooLarge {
+                    limit: ctx.max_size,
+                }),
+                false => judge(message),
+            };
+            (entry_label(path, e), r)
+        })
+        .collect()
 }
 
 /// Splits a leading mbox `From ` line (with its line ending) off the input.
