@@ -209,9 +209,12 @@ fn r10_missing_named_config_is_78_missing_default_is_fine() {
     let o = w.run(&["verify"], &msg);
     assert_eq!(code(&o), 78, "{}", err(&o));
     assert!(err(&o).contains("etc/config.toml:1:1"), "{}", err(&o));
-    // profile lint reads no configuration.
+    // The profile commands read it too (its `profile` is theirs when no path is given).
     let lint = w.run(&["profile", "list"], b"");
-    assert_eq!(code(&lint), 0, "{}", err(&lint));
+    assert_eq!(code(&lint), 78, "{}", err(&lint));
+    // generate reads no configuration.
+    let g = w.run(&["generate", "completions", "bash"], b"");
+    assert_eq!(code(&g), 0, "{}", err(&g));
 }
 
 #[test]
@@ -254,6 +257,33 @@ fn r10_profile_from_config_used_by_verify_and_stamp() {
             format!("\"{}\"", w.path("home/constraint.xml").display()),
             s(&w.path("home/.config/ximf/config.toml"))
         ))
+    );
+    // `profile list`, `show` and `lint` take it too.
+    let o = w.run(&["profile", "list"], b"");
+    assert!(
+        out(&o).starts_with("Constrained\t"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    let o = w.run(&["profile", "show"], b"");
+    assert!(out(&o).contains("Constrained"), "{}{}", out(&o), err(&o));
+    std::fs::write(w.path("home/broken.xml"), "<ximf><instance").expect("write");
+    w.write(
+        "home/.config/ximf/config.toml",
+        "profile = \"~/broken.xml\"\n",
+    );
+    let o = w.run(&["profile", "lint"], b"");
+    assert_ne!(code(&o), 0, "{}{}", out(&o), err(&o));
+    assert!(
+        format!("{}{}", out(&o), err(&o)).contains("broken.xml"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    w.write(
+        "home/.config/ximf/config.toml",
+        "profile = \"~/constraint.xml\"\n",
     );
     let o = w.run(&["-p", "~/other.xml", "config", "show"], b"");
     assert_eq!(

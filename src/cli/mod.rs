@@ -263,9 +263,10 @@ fn run() -> u8 {
         None => ximf::clock::Clock::now(&ximf::clock::SystemClock),
     };
     // Every command that can use the configuration reads it, so a broken file fails them
-    // alike (78); profile lint/show/list and generate work on what they are given.
+    // alike (78); `profile` takes its `profile` when no path or -p is given; generate works on
+    // what it is given.
     let config = match &cli.command {
-        Command::Profile(_) | Command::Generate(_) => Ok(ximf::config::Located::default()),
+        Command::Generate(_) => Ok(ximf::config::Located::default()),
         _ => config::load(cli.config.as_deref()),
     };
     let config = match config {

@@ -99,8 +99,10 @@ pub fn run(cmd: Command, ctx: &Ctx) -> Result<Outcome> {
 }
 
 fn lint(mut paths: Vec<PathBuf>, ctx: &Ctx) -> Result<Outcome> {
+    // The profile every other command would load: -p, else the config's `profile`.
+    let configured = ctx.config.config.profile.as_ref();
     if paths.is_empty()
-        && let Some(p) = &ctx.profile
+        && let Some(p) = ctx.profile.as_ref().or(configured)
     {
         paths.push(p.clone());
     }
