@@ -84,8 +84,8 @@ impl Mech {
 
 const FLAGS: [&[&str]; 3] = [&["--sign"], &["--encrypt"], &["--sign", "--encrypt"]];
 
-/// Printable lines of varying length, about `size` bytes, LF; none ends in a blank (that
-/// would have to be re-encoded, which holds the body in memory).
+/// Printable lines of varying length, about `size` bytes, LF; none ends in a blank (so the
+/// body stands as a plain hole; issue 17's tests below cover those re-encoded).
 fn lines(size: usize) -> Vec<u8> {
     let line = b"The quick brown fox jumps over the lazy dog, 0123456789 times over.";
     let mut v = Vec::with_capacity(size + 100);
@@ -113,7 +113,7 @@ fn base64_lines(size: usize) -> Vec<u8> {
 
 /// A mutt-like message: an 8-bit text part (re-encoded as quoted-printable), a large safe
 /// text part and a large base64 attachment (holes), a large text part with a line mbox would
-/// mangle (not safe: held and re-encoded), `text` bytes of plain lines in the first.
+/// mangle (not safe: re-encoded as it is read, issue 17), `text` bytes of plain lines in the first.
 fn message(text: usize, eol: Eol) -> Vec<u8> {
     let mut m = b"From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\n\
 Subject: Bericht\nDate: Sun, 29 Nov 2026 00:00:00 +0000\nMessage-ID: <r13-protect@example.org>\n\
@@ -491,4 +491,283 @@ fn r13_unreadable_or_too_large_input_gives_its_code_and_no_output() {
         std::fs::read_dir(w).unwrap().count() == 1,
         "no temporary file stays behind"
     );
+}
+
+// Issue 17: large bodies that are not 7-bit safe are re-encoded as they are read, never held.
+
+/// 8-bit UTF-8 text lines of varying length, about `size` bytes, LF; every ninth ends in a
+/// blank.
+fn utf8_lines(size: usize) -> Vec<u8> {
+    let line = "Gr\u{fc}\u{df}e aus K\u{f6}ln, caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e = 3\u{20ac} \u{2014} ";
+    let mut v = Vec::with_capacity(size + 200);
+    let mut i = 0usize;
+    while v.len() < size {
+        let n = 10 + i % 60;
+        let s: String = line.chars().cycle().skip(i % 7).take(n).collect();
+        v.extend_from_slice(s.trim_end().as_bytes());
+        if i.is_multiple_of(9) {
+            v.extend_from_slice(b" \t");
+        }
+        v.push(b'\n');
+        i += 1;
+    }
+    v
+}
+
+/// The bodies that must be re-encoded to be signed: (header lines, body), each at least
+/// `size` bytes, LF.
+fn unsafe_bodies(size: usize) -> Vec<(&'static str, Vec<u8>)> {
+    let mut blanks = Vec::new();
+    let mut i = 0;
+    while blanks.len() < size {
+        blanks.extend_from_slice(match i % 4 {
+            0 => &b"From the start of a line, mbox would mangle it\n"[..],
+            1 => b"a line that ends in blanks  \t \n",
+            2 => b"From \n",
+            _ => b"a plain line = with an equals sign\n",
+        });
+        i += 1;
+    }
+    blanks.extend_from_slice(b"and the last line ends in a blank ");
+    let mut long = Vec::new();
+    while long.len() < size {
+        long.extend(std::iter::repeat_n(b'x', 1500 + long.len() % 97));
+        long.push(b'\n');
+    }
+    // NUL, bare CR, bare LF, CRLF, 8-bit; no line starts with `--`.
+    let binary: Vec<u8> = (0..size)
+        .map(|i| [0u8, b'\r', b'\n', b'a', 0xff, b'=', b' ', 0x80][i * 7 % 8] ^ (i % 3) as u8)
+        .collect();
+    let mut bad_qp = Vec::new();
+    while bad_qp.len() < size {
+        bad_qp.extend_from_slice(b"=41=4=zz=\n==3D caf\xc3\xa9 =\r\nsoft=\nend =\t\n");
+    }
+    let mut odd_b64 = Vec::new();
+    {
+        use base64::Engine as _;
+        let raw: Vec<u8> = (0..size).map(|i| (i * 131 % 251) as u8).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(raw);
+        let mut n = 0;
+        let mut rest = text.as_bytes();
+        while !rest.is_empty() {
+            // Lines of 3 to 1200 characters, some with a trailing blank.
+            let len = [3, 1200, 76, 1001, 17][n % 5].min(rest.len());
+            odd_b64.extend_from_slice(&rest[..len]);
+            if n.is_multiple_of(3) {
+                odd_b64.push(b' ');
+            }
+            odd_b64.push(b'\n');
+            rest = &rest[len..];
+            n += 1;
+        }
+    }
+    vec![
+        (
+            "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n",
+            utf8_lines(size),
+        ),
+        ("Content-Type: text/plain; charset=us-ascii\n", blanks),
+        (
+            "Content-Type: text/plain\nContent-Transfer-Encoding: 7bit\n",
+            long,
+        ),
+        (
+            "Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\
+Content-Disposition: attachment; filename=\"a.bin\"\n",
+            binary,
+        ),
+        (
+            "Content-Type: application/octet-stream\nContent-Transfer-Encoding: quoted-printable\n",
+            bad_qp,
+        ),
+        (
+            "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n",
+            odd_b64,
+        ),
+        // No Content-Type: text/plain, re-encoded; ASCII, so its payload says us-ascii.
+        ("X-Part: untyped\n", blanks_only(size)),
+        // No Content-Type and 8-bit: the payload says utf-8 (held in memory at the top).
+        ("X-Part: untyped 8-bit\n", utf8_lines(size)),
+    ]
+}
+
+fn blanks_only(size: usize) -> Vec<u8> {
+    b"From here, trailing  \n".repeat(size / 22 + 1)
+}
+
+const HEAD: &[u8] = b"From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\n\
+Subject: Bericht\nDate: Sun, 29 Nov 2026 00:00:00 +0000\nMessage-ID: <r17@example.org>\n\
+MIME-Version: 1.0\n";
+
+/// Every body of [`unsafe_bodies`] in one multipart/mixed, declared 8bit (so it becomes 7bit),
+/// with a nested multipart/alternative holding the first two again.
+fn nested_message(size: usize, eol: Eol) -> Vec<u8> {
+    let bodies = unsafe_bodies(size);
+    let mut m = HEAD.to_vec();
+    m.extend_from_slice(
+        b"Content-Type: multipart/mixed; boundary=\"r17-OUTER\"\nContent-Transfer-Encoding: 8bit\n\n\
+preamble\n",
+    );
+    for (head, body) in &bodies {
+        m.extend_from_slice(b"--r17-OUTER\n");
+        m.extend_from_slice(head.as_bytes());
+        m.push(b'\n');
+        m.extend_from_slice(body);
+        m.push(b'\n');
+    }
+    m.extend_from_slice(
+        b"--r17-OUTER\nContent-Type: multipart/alternative; boundary=\"r17-INNER\"\n\
+Content-Transfer-Encoding: binary\n\n",
+    );
+    for (head, body) in &bodies[..2] {
+        m.extend_from_slice(b"--r17-INNER\n");
+        m.extend_from_slice(head.as_bytes());
+        m.push(b'\n');
+        m.extend_from_slice(body);
+        m.push(b'\n');
+    }
+    m.extend_from_slice(b"--r17-INNER--\n\n--r17-OUTER--\n");
+    fixtures::eol(&m, eol)
+}
+
+/// One body of [`unsafe_bodies`] as the message's own.
+fn alone_message(head: &str, body: &[u8], eol: Eol) -> Vec<u8> {
+    let mut m = HEAD.to_vec();
+    m.extend_from_slice(head.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(body);
+    fixtures::eol(&m, eol)
+}
+
+/// Streamed and whole `protect` of `msg` agree: byte for byte for S/MIME signing, but for the
+/// signature for OpenPGP signing, and once decrypted otherwise. Returns the streamed outputs
+/// of signing.
+fn streamed_is_whole(msg: &[u8], what: &str, flag_sets: &[&[&str]]) -> Vec<(Mech, Vec<u8>)> {
+    let mut signed = Vec::new();
+    for mech in [Mech::Smime, Mech::Pgp] {
+        for &flags in flag_sets {
+            let what = format!("{what} {mech:?} {flags:?}");
+            let whole = ok(protect(mech, flags, None, msg), &what);
+            let streamed = ok(protect(mech, flags, Some(SMALL_THRESHOLD), msg), &what);
+            assert!(
+                !streamed.windows(10).any(|w| w == b"ximf-hole-"),
+                "{what}: a hole token reached the output"
+            );
+            if !flags.contains(&"--encrypt") {
+                match mech {
+                    Mech::Smime => assert!(whole == streamed, "{what}: not byte for byte"),
+                    Mech::Pgp => assert!(
+                        without_signatures(&whole) == without_signatures(&streamed),
+                        "{what}: differs beyond the signature"
+                    ),
+                }
+                signed.push((mech, streamed));
+                continue;
+            }
+            let (a, b) = (decrypt(mech, &whole), decrypt(mech, &streamed));
+            assert!(
+                without_signatures(&a) == without_signatures(&b),
+                "{what}: ximf decrypts other plaintexts"
+            );
+        }
+    }
+    signed
+}
+
+#[test]
+fn r17_streamed_reencoding_is_the_in_memory_one_nested() {
+    let dir = tempfile::tempdir().unwrap();
+    for eol in BOTH_EOLS {
+        let msg = nested_message(6_000, eol);
+        for (mech, signed) in streamed_is_whole(&msg, &format!("nested {eol:?}"), &FLAGS) {
+            assert!(
+                pgp::find(&signed, b"Content-Transfer-Encoding: quoted-printable").is_some()
+                    && pgp::find(&signed, b"Content-Transfer-Encoding: 7bit").is_some(),
+                "{mech:?}: re-encoded"
+            );
+            verify_ok(mech, &signed);
+            if eol == Eol::Lf {
+                peer_verify(mech, dir.path(), &signed);
+            }
+        }
+    }
+}
+
+#[test]
+fn r17_streamed_reencoding_is_the_in_memory_one_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for (head, body) in unsafe_bodies(6_000) {
+        for eol in BOTH_EOLS {
+            let msg = alone_message(head, &body, eol);
+            let what = format!("{} {eol:?}", head.lines().next().unwrap_or(""));
+            // Encryption on one convention (each run costs a decryption).
+            let flags: &[&[&str]] = match eol {
+                Eol::Lf => &FLAGS,
+                Eol::Crlf => &FLAGS[..1],
+            };
+            for (mech, signed) in streamed_is_whole(&msg, &what, flags) {
+                verify_ok(mech, &signed);
+                if eol == Eol::Lf {
+                    peer_verify(mech, dir.path(), &signed);
+                }
+            }
+        }
+    }
+}
+
+/// Nothing demanded: the message comes out as it came, its unsafe bodies copied as they are.
+#[test]
+fn r17_unprotected_large_bodies_come_out_as_they_are() {
+    for eol in BOTH_EOLS {
+        let msg = nested_message(6_000, eol);
+        let o = Ximf::new()
+            .no_config_env()
+            .now(NOW)
+            .args(["protect", "--stream-threshold", SMALL_THRESHOLD])
+            .stdin(&msg[..])
+            .run();
+        assert!(ok(o, "nothing demanded") == msg, "{eol:?}");
+    }
+}
+
+#[test]
+fn r17_protect_of_a_64_mib_8bit_text_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let (big, small) = {
+        let _turn = lock(Resource::Measured);
+        let head = "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n";
+        let big = w.join("big8.eml");
+        std::fs::write(&big, alone_message(head, &utf8_lines(64 * MIB), Eol::Lf)).unwrap();
+        let small = w.join("small8.eml");
+        std::fs::write(&small, alone_message(head, &utf8_lines(16 << 10), Eol::Lf)).unwrap();
+        (big, small)
+    };
+    for mech in [Mech::Smime, Mech::Pgp] {
+        let base = measured_protect(mech, &["--sign"], Some(&small), &w.join("s.eml"), b"");
+        let bound = base + GROWTH_KIB;
+        let signed = w.join("signed8.eml");
+        let rss = measured_protect(mech, &["--sign"], Some(&big), &signed, b"");
+        assert!(rss < bound, "{mech:?} sign: {rss} KiB (bound {bound})");
+        let out = std::fs::read(&signed).unwrap();
+        assert!(out.len() > 64 * MIB);
+        assert!(pgp::find(&out, b"Content-Transfer-Encoding: quoted-printable").is_some());
+        peer_verify(mech, w, &out);
+        drop(out);
+        std::fs::remove_file(&signed).unwrap();
+        if mech == Mech::Smime {
+            let both = w.join("both8.eml");
+            let rss = measured_protect(mech, &["--sign", "--encrypt"], Some(&big), &both, b"");
+            assert!(
+                rss < bound,
+                "{mech:?} sign+encrypt: {rss} KiB (bound {bound})"
+            );
+            let plain = peer_decrypt(mech, w, &std::fs::read(&both).unwrap());
+            assert!(
+                pgp::find(&plain, b"Gr=C3=BC=C3=9Fe").is_some(),
+                "re-encoded inside"
+            );
+            std::fs::remove_file(&both).unwrap();
+        }
+    }
 }

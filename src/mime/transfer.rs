@@ -25,92 +25,341 @@ pub fn base64_decode(data: &[u8]) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(clean).ok()
 }
 
-/// Base64 with CRLF every 76 characters (RFC 2045 §6.8).
+/// Base64 with CRLF every 76 characters (RFC 2045 §6.8): [`Base64Encoder`] over one chunk.
 pub fn base64_lines(data: &[u8]) -> Vec<u8> {
-    let s = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut out = Vec::with_capacity(s.len() + s.len() / 38 + 2);
-    for chunk in s.as_bytes().chunks(76) {
-        out.extend_from_slice(chunk);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::with_capacity(data.len() / 57 * 78 + 80);
+    let mut e = Base64Encoder::default();
+    e.update(data, &mut out);
+    e.finish(&mut out);
     out
+}
+
+/// Base64 with CRLF every 76 characters over content that comes in chunks: every 57 octets
+/// make one full line, the last line holds the rest.
+#[derive(Default)]
+pub struct Base64Encoder {
+    /// Fewer than 57 octets not yet written.
+    pending: Vec<u8>,
+}
+
+impl Base64Encoder {
+    const LINE: usize = 57;
+
+    /// Takes the next chunk, appending the whole lines it completes to `out`.
+    pub fn update(&mut self, mut chunk: &[u8], out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            let take = (Self::LINE - self.pending.len()).min(chunk.len());
+            self.pending.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if self.pending.len() < Self::LINE {
+                return;
+            }
+            let line = std::mem::take(&mut self.pending);
+            Self::lines(&line, out);
+        }
+        let whole = chunk.len() / Self::LINE * Self::LINE;
+        Self::lines(&chunk[..whole], out);
+        self.pending.extend_from_slice(&chunk[whole..]);
+    }
+
+    /// Appends the last line (none when the content was empty or filled its lines).
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let rest = std::mem::take(&mut self.pending);
+        Self::lines(&rest, out);
+    }
+
+    fn lines(data: &[u8], out: &mut Vec<u8>) {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        for line in data.chunks(Self::LINE) {
+            let at = out.len();
+            out.resize(at + 76, 0);
+            let n = engine
+                .encode_slice(line, &mut out[at..])
+                .unwrap_or_default();
+            out.truncate(at + n);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
 }
 
 /// Quoted-printable (RFC 2045 §6.7) of text, with CRLF line endings, safe for signing: 8-bit
 /// octets, `=`, trailing white space and the `F` of a leading `From ` are encoded; soft line
-/// breaks keep lines under 76 octets.
+/// breaks keep lines under 76 octets. The body is cut into lines at LF, one CR before it
+/// (or at the end) going; [`QpEncoder`] over one chunk.
 pub fn quoted_printable(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + body.len() / 8);
-    let mut lines = body.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let mut col = 0;
-        for (i, &b) in line.iter().enumerate() {
-            let trailing_ws = (b == b' ' || b == b'\t') && i + 1 == line.len();
-            let from_line = i == 0 && line.starts_with(b"From ");
-            let enc =
-                b == b'=' || !(0x20..0x7f).contains(&b) && b != b'\t' || trailing_ws || from_line;
-            let width = if enc { 3 } else { 1 };
-            if col + width > 75 {
-                out.extend_from_slice(b"=\r\n");
-                col = 0;
-            }
-            if enc {
-                out.extend_from_slice(format!("={b:02X}").as_bytes());
-            } else {
-                out.push(b);
-            }
-            col += width;
-        }
-        if lines.peek().is_some() {
-            out.extend_from_slice(b"\r\n");
-        }
-    }
+    let mut e = QpEncoder::default();
+    e.update(body, &mut out);
+    e.finish(&mut out);
     out
 }
 
-/// Decodes quoted-printable leniently (bad escapes are kept as they are).
+/// [`quoted_printable`] over a body that comes in chunks. A byte is written once what
+/// decides its encoding has come: for a blank, whether it ends its line (the next byte, or
+/// the next two when a CR follows); for an `F` starting a line, the four after it. So at most
+/// a few bytes wait for the next chunk.
+#[derive(Default)]
+pub struct QpEncoder {
+    /// Bytes taken but not written yet (at most 6), and a buffer for them and a new chunk.
+    held: Vec<u8>,
+    /// The column of the output line, and the index of the next byte in its input line.
+    col: usize,
+    at: usize,
+}
+
+impl QpEncoder {
+    /// Takes the next chunk, appending what it can encode already to `out`.
+    pub fn update(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if self.held.is_empty() {
+            let n = self.encode(chunk, false, out);
+            self.held.extend_from_slice(&chunk[n..]);
+            return;
+        }
+        // The held bytes and the start of the chunk together, for the bytes that waited.
+        let mut data = std::mem::take(&mut self.held);
+        let head = chunk.len().min(8);
+        data.extend_from_slice(&chunk[..head]);
+        let n = self.encode(&data, false, out);
+        if n < data.len() - head {
+            // Still waiting, on bytes of the chunk's head only when the chunk is shorter.
+            data.extend_from_slice(&chunk[head..]);
+            data.drain(..n);
+            self.held = data;
+            return;
+        }
+        let from = n - (data.len() - head);
+        let m = self.encode(&chunk[from..], false, out);
+        self.held.extend_from_slice(&chunk[from + m..]);
+    }
+
+    /// Encodes what is held: the body ends.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let data = std::mem::take(&mut self.held);
+        self.encode(&data, true, out);
+        self.col = 0;
+        self.at = 0;
+    }
+
+    /// Encodes a prefix of `data` (all of it at the end of the body: `eof`) and says how long.
+    fn encode(&mut self, data: &[u8], eof: bool, out: &mut Vec<u8>) -> usize {
+        let mut i = 0;
+        while i < data.len() {
+            let b = data[i];
+            if b == b'\n' {
+                out.extend_from_slice(b"\r\n");
+                self.col = 0;
+                self.at = 0;
+                i += 1;
+                continue;
+            }
+            // Whether the line ends after `data[j]`'s predecessor: at LF, at a CR before an
+            // LF or the end, at the end; `None` until that is known.
+            let ends_at = |j: usize| -> Option<bool> {
+                match data.get(j) {
+                    None => eof.then_some(true),
+                    Some(b'\n') => Some(true),
+                    Some(b'\r') => match data.get(j + 1) {
+                        None => eof.then_some(true),
+                        Some(&c) => Some(c == b'\n'),
+                    },
+                    Some(_) => Some(false),
+                }
+            };
+            if b == b'\r' {
+                match ends_at(i) {
+                    None => return i,
+                    // The CR that ends a line goes, as `strip_suffix` takes it.
+                    Some(true) => {
+                        i += 1;
+                        continue;
+                    }
+                    Some(false) => {}
+                }
+            }
+            let trailing_ws = match b {
+                b' ' | b'\t' => match ends_at(i + 1) {
+                    None => return i,
+                    Some(e) => e,
+                },
+                _ => false,
+            };
+            let from_line = self.at == 0 && b == b'F' && {
+                let have = &data[i..data.len().min(i + 5)];
+                if have.len() < 5 && !eof && b"From ".starts_with(have) {
+                    return i;
+                }
+                have == b"From "
+            };
+            let enc =
+                b == b'=' || !(0x20..0x7f).contains(&b) && b != b'\t' || trailing_ws || from_line;
+            let width = if enc { 3 } else { 1 };
+            if self.col + width > 75 {
+                out.extend_from_slice(b"=\r\n");
+                self.col = 0;
+            }
+            if enc {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            } else {
+                out.push(b);
+            }
+            self.col += width;
+            self.at += 1;
+            i += 1;
+        }
+        i
+    }
+}
+
+/// Decodes quoted-printable leniently (bad escapes are kept as they are): [`QpDecoder`] over
+/// one chunk.
 pub fn quoted_printable_decode(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    let hex = |b: u8| (b as char).to_digit(16);
-    while i < body.len() {
-        let b = body[i];
-        if b == b'=' {
-            if body.get(i + 1) == Some(&b'\n') {
-                i += 2;
-                continue;
-            }
-            if body.get(i + 1) == Some(&b'\r') && body.get(i + 2) == Some(&b'\n') {
-                i += 3;
-                continue;
-            }
-            if let (Some(h), Some(l)) = (
-                body.get(i + 1).and_then(|&c| hex(c)),
-                body.get(i + 2).and_then(|&c| hex(c)),
-            ) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+    let mut d = QpDecoder::default();
+    d.update(body, &mut out);
+    d.finish(&mut out);
+    out
+}
+
+/// [`quoted_printable_decode`] over a body that comes in chunks: an `=` waits for the two
+/// bytes after it.
+#[derive(Default)]
+pub struct QpDecoder {
+    /// An `=` and what came after it (at most 2 bytes in all), not decoded yet.
+    held: Vec<u8>,
+}
+
+impl QpDecoder {
+    /// Takes the next chunk, appending what it decodes to `out`.
+    pub fn update(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if self.held.is_empty() {
+            let n = decode_qp(chunk, false, out);
+            self.held.extend_from_slice(&chunk[n..]);
+            return;
         }
-        out.push(b);
+        let mut data = std::mem::take(&mut self.held);
+        let head = chunk.len().min(2);
+        data.extend_from_slice(&chunk[..head]);
+        let n = decode_qp(&data, false, out);
+        if n < data.len() - head {
+            data.extend_from_slice(&chunk[head..]);
+            data.drain(..n);
+            self.held = data;
+            return;
+        }
+        let from = n - (data.len() - head);
+        let m = decode_qp(&chunk[from..], false, out);
+        self.held.extend_from_slice(&chunk[from + m..]);
+    }
+
+    /// Decodes what is held: the body ends.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let data = std::mem::take(&mut self.held);
+        decode_qp(&data, true, out);
+    }
+}
+
+/// Decodes a prefix of `body` (all of it at the end: `eof`) and says how long.
+fn decode_qp(body: &[u8], eof: bool, out: &mut Vec<u8>) -> usize {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut i = 0;
+    while i < body.len() {
+        let Some(eq) = memchr::memchr(b'=', &body[i..]) else {
+            out.extend_from_slice(&body[i..]);
+            return body.len();
+        };
+        out.extend_from_slice(&body[i..i + eq]);
+        i += eq;
+        if !eof && body.len() < i + 3 {
+            // Two more bytes say what the `=` is (a lone `=\n` is known sooner, but it
+            // may wait).
+            return i;
+        }
+        if body.get(i + 1) == Some(&b'\n') {
+            i += 2;
+            continue;
+        }
+        if body.get(i + 1) == Some(&b'\r') && body.get(i + 2) == Some(&b'\n') {
+            i += 3;
+            continue;
+        }
+        if let (Some(h), Some(l)) = (
+            body.get(i + 1).and_then(|&c| hex(c)),
+            body.get(i + 2).and_then(|&c| hex(c)),
+        ) {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b'=');
         i += 1;
     }
-    out
+    i
 }
 
 /// True when `body` may be signed as `7bit`: ASCII without NUL or bare CR, lines of at most
 /// 998 octets, no trailing white space (relays strip it), no line starting with `From `
-/// (mbox delivery escapes it).
+/// (mbox delivery escapes it). Lines are cut at LF, one CR before it (or at the end) going:
+/// [`SevenBitScan`] over one chunk.
 pub fn seven_bit_safe(body: &[u8]) -> bool {
-    body.split(|&b| b == b'\n').all(|line| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        line.len() <= 998
-            && line.iter().all(|&b| b != 0 && b < 0x80 && b != b'\r')
-            && !matches!(line.last(), Some(b' ' | b'\t'))
-            && !line.starts_with(b"From ")
-    })
+    let mut s = SevenBitScan::default();
+    s.update(body);
+    s.finish()
+}
+
+/// [`seven_bit_safe`] over a body that comes in chunks.
+#[derive(Default, Clone)]
+pub struct SevenBitScan {
+    bad: bool,
+    /// The length of the current line so far (without a CR that may end it), its first
+    /// bytes, its last byte, and whether a CR came last (it ends the line, or is bare).
+    len: usize,
+    head: [u8; 5],
+    last: u8,
+    cr: bool,
+}
+
+impl SevenBitScan {
+    /// Takes the next chunk.
+    pub fn update(&mut self, chunk: &[u8]) {
+        for &b in chunk {
+            if self.bad {
+                return;
+            }
+            if std::mem::take(&mut self.cr) && b != b'\n' {
+                self.bad = true;
+                return;
+            }
+            match b {
+                b'\n' => {
+                    self.bad = self.len > 0 && matches!(self.last, b' ' | b'\t');
+                    self.len = 0;
+                }
+                b'\r' => self.cr = true,
+                0 | 0x80.. => self.bad = true,
+                _ => {
+                    if self.len < 5 {
+                        self.head[self.len] = b;
+                        self.bad = self.len == 4 && &self.head == b"From ";
+                    }
+                    self.len += 1;
+                    self.last = b;
+                    self.bad |= self.len > 998;
+                }
+            }
+        }
+    }
+
+    /// True when everything taken was safe.
+    pub fn finish(&self) -> bool {
+        let trailing_blank = self.len > 0 && matches!(self.last, b' ' | b'\t');
+        !(self.bad || trailing_blank)
+    }
+
+    /// True when the last byte taken was a CR (that ends the last line).
+    pub fn ends_in_cr(&self) -> bool {
+        self.cr
+    }
 }
 
 /// A boundary that cannot occur in `content`: derived from its SHA-256 (no RNG in domain code,
@@ -239,6 +488,51 @@ pub struct SevenBit<'a> {
 /// How deep [`to_seven_bit`] descends into multiparts and message/rfc822 parts.
 pub const SEVEN_BIT_MAX_DEPTH: usize = 32;
 
+/// What [`to_seven_bit_with`] reads bodies through: the bytes themselves ([`InMemory`]), or,
+/// for a large message, bytes in which tokens stand for bodies left in the source
+/// (`crate::stream::Splice`). One walk, one set of rules, whatever the size.
+pub trait Leaves {
+    /// [`seven_bit_safe`] of the bytes `body` (CRLF) stands for.
+    fn safe(&self, body: &[u8]) -> bool;
+
+    /// What `body` (a leaf's, CRLF) becomes: [`reencode`] of the bytes it stands for, or
+    /// what stands for that. `Ok(None)` when base64 does not decode; an error when the
+    /// bytes cannot be read or written.
+    fn reencode(&self, body: &[u8], cte: &str, text: bool) -> crate::Result<Option<Vec<u8>>>;
+}
+
+/// Bodies held whole.
+pub struct InMemory;
+
+impl Leaves for InMemory {
+    fn safe(&self, body: &[u8]) -> bool {
+        seven_bit_safe(body)
+    }
+
+    fn reencode(&self, body: &[u8], cte: &str, text: bool) -> crate::Result<Option<Vec<u8>>> {
+        Ok(reencode(body, cte, text))
+    }
+}
+
+/// A leaf body that is not 7-bit safe as it must be signed: decoded per `cte` ([`decode`]),
+/// then encoded as quoted-printable when `text`, else as base64 (the Content-Transfer-Encoding
+/// [`target`] names). `None` when base64 does not decode.
+pub fn reencode(body: &[u8], cte: &str, text: bool) -> Option<Vec<u8>> {
+    let decoded = decode(cte, body)?;
+    Some(match text {
+        true => quoted_printable(&decoded),
+        false => base64_lines(&decoded),
+    })
+}
+
+/// The Content-Transfer-Encoding of a re-encoded leaf.
+pub fn target(text: bool) -> &'static str {
+    match text {
+        true => "quoted-printable",
+        false => "base64",
+    }
+}
+
 /// Brings the body of `ent` (CRLF) to 7 bit for signing (RFC 8551 §3.1.2, RFC 3156 §3), one
 /// rule for both mechanisms: a leaf body that is not [`seven_bit_safe`] is decoded from its
 /// quoted-printable or base64, then encoded as quoted-printable when it is `text/*`, base64
@@ -253,25 +547,76 @@ pub const SEVEN_BIT_MAX_DEPTH: usize = 32;
 /// `message/partial` or `message/external-body` body is not safe (RFC 2046 §5.2 forbids
 /// encoding them), when base64 does not decode, or past [`SEVEN_BIT_MAX_DEPTH`].
 pub fn to_seven_bit<'a>(ent: &super::Entity<'a>) -> Result<SevenBit<'a>, String> {
-    seven_bit_body(ent, &ent.content_type(), 0)
+    match seven_bit_body(ent, &ent.content_type(), 0, &InMemory) {
+        Ok(s) => Ok(s),
+        Err(Stop::Rule(e)) => Err(e),
+        Err(Stop::Io(e)) => Err(e.to_string()),
+    }
+}
+
+/// [`to_seven_bit`] with the bodies read through `leaves`: the outer result fails when they
+/// cannot be read, the inner one as [`to_seven_bit`] fails.
+pub fn to_seven_bit_with<'a>(
+    ent: &super::Entity<'a>,
+    leaves: &dyn Leaves,
+) -> crate::Result<Result<SevenBit<'a>, String>> {
+    match seven_bit_body(ent, &ent.content_type(), 0, leaves) {
+        Ok(s) => Ok(Ok(s)),
+        Err(Stop::Rule(e)) => Ok(Err(e)),
+        Err(Stop::Io(e)) => Err(e),
+    }
+}
+
+/// The message `raw` (CRLF) with its body brought to 7 bit ([`to_seven_bit_with`]) and, when
+/// its Content-Transfer-Encoding changes, every such field replaced by one after the others:
+/// where [`to_seven_bit`]'s callers put it in the payload they build, so that building it
+/// from the result gives what building it from `raw` gives. `None` when nothing changes.
+pub fn seven_bit_message(
+    raw: &[u8],
+    leaves: &dyn Leaves,
+) -> crate::Result<Result<Option<Vec<u8>>, String>> {
+    let ent = super::Entity::message(raw).map_err(|e| crate::Error::Message(e.to_string()))?;
+    let seven = match to_seven_bit_with(&ent, leaves)? {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    if matches!(seven.body, Cow::Borrowed(_)) && seven.cte.is_none() {
+        return Ok(Ok(None));
+    }
+    let mut out = raw[..ent.start].to_vec();
+    out.extend(with_body(&ent, seven, true));
+    Ok(Ok(Some(out)))
+}
+
+/// Why the walk stopped.
+enum Stop {
+    Rule(String),
+    Io(crate::Error),
+}
+
+impl From<String> for Stop {
+    fn from(e: String) -> Stop {
+        Stop::Rule(e)
+    }
 }
 
 fn seven_bit_body<'a>(
     ent: &super::Entity<'a>,
     ct: &super::ContentType,
     depth: usize,
-) -> Result<SevenBit<'a>, String> {
+    leaves: &dyn Leaves,
+) -> Result<SevenBit<'a>, Stop> {
     let body = ent.body();
-    if seven_bit_safe(body) {
+    if leaves.safe(body) {
         return Ok(SevenBit {
             body: Cow::Borrowed(body),
             cte: None,
         });
     }
     if depth >= SEVEN_BIT_MAX_DEPTH {
-        return Err(format!(
+        return Err(Stop::Rule(format!(
             "parts nested deeper than {SEVEN_BIT_MAX_DEPTH} levels cannot be brought to 7 bit"
-        ));
+        )));
     }
     let cte = ent.transfer_encoding();
     let composite_cte = matches!(cte.as_str(), "8bit" | "binary").then_some("7bit");
@@ -280,7 +625,7 @@ fn seven_bit_body<'a>(
         let boundary = ct
             .param("boundary")
             .ok_or_else(|| format!("the {mime} body has no boundary"))?;
-        let body = seven_bit_multipart(body, boundary, mime == "multipart/digest", depth)?;
+        let body = seven_bit_multipart(body, boundary, mime == "multipart/digest", depth, leaves)?;
         return Ok(SevenBit {
             body: Cow::Owned(body),
             cte: composite_cte,
@@ -288,28 +633,25 @@ fn seven_bit_body<'a>(
     }
     if mime == "message/rfc822" {
         let inner = super::Entity::part(body);
-        let converted = seven_bit_body(&inner, &inner.content_type(), depth + 1)?;
+        let converted = seven_bit_body(&inner, &inner.content_type(), depth + 1, leaves)?;
         return Ok(SevenBit {
-            body: Cow::Owned(with_body(&inner, converted)),
+            body: Cow::Owned(with_body(&inner, converted, false)),
             cte: composite_cte,
         });
     }
     if mime == "message/partial" || mime == "message/external-body" {
-        return Err(format!(
+        return Err(Stop::Rule(format!(
             "a {mime} body must be 7 bit and may not be re-encoded (RFC 2046 §5.2)"
-        ));
+        )));
     }
-    let decoded = decode(&cte, body).ok_or_else(|| format!("a {mime} body is not base64"))?;
-    Ok(if mime.starts_with("text/") {
-        SevenBit {
-            body: Cow::Owned(quoted_printable(&decoded)),
-            cte: Some("quoted-printable"),
-        }
-    } else {
-        SevenBit {
-            body: Cow::Owned(base64_lines(&decoded)),
-            cte: Some("base64"),
-        }
+    let text = mime.starts_with("text/");
+    let encoded = leaves
+        .reencode(body, &cte, text)
+        .map_err(Stop::Io)?
+        .ok_or_else(|| format!("a {mime} body is not base64"))?;
+    Ok(SevenBit {
+        body: Cow::Owned(encoded),
+        cte: Some(target(text)),
     })
 }
 
@@ -320,13 +662,14 @@ fn seven_bit_multipart(
     boundary: &str,
     digest: bool,
     depth: usize,
-) -> Result<Vec<u8>, String> {
+    leaves: &dyn Leaves,
+) -> Result<Vec<u8>, Stop> {
     let m = super::multipart::split(body, boundary)
         .map_err(|_| format!("the multipart boundary {boundary:?} is not usable"))?;
     if m.parts.is_empty() {
-        return Err(format!(
+        return Err(Stop::Rule(format!(
             "no delimiter of boundary {boundary:?} in the multipart body"
-        ));
+        )));
     }
     let mut out = Vec::with_capacity(body.len() + body.len() / 3);
     let mut pos = 0;
@@ -339,7 +682,12 @@ fn seven_bit_multipart(
             let eol = if i == 0 { "" } else { "\r\n" };
             out.extend_from_slice(format!("{eol}--{boundary}\r\n").as_bytes());
         }
-        out.extend_from_slice(&seven_bit_part(&body[range.clone()], digest, depth + 1)?);
+        out.extend_from_slice(&seven_bit_part(
+            &body[range.clone()],
+            digest,
+            depth + 1,
+            leaves,
+        )?);
         pos = range.end;
     }
     let tail = &body[pos..];
@@ -352,7 +700,12 @@ fn seven_bit_multipart(
 }
 
 /// One body part brought to 7 bit: borrowed when already safe.
-fn seven_bit_part(raw: &[u8], digest: bool, depth: usize) -> Result<Cow<'_, [u8]>, String> {
+fn seven_bit_part<'r>(
+    raw: &'r [u8],
+    digest: bool,
+    depth: usize,
+    leaves: &dyn Leaves,
+) -> Result<Cow<'r, [u8]>, Stop> {
     let part = super::Entity::part(raw);
     // RFC 2046 §5.1.5: in a multipart/digest a part without Content-Type is a message.
     let ct = match part.first("Content-Type") {
@@ -362,16 +715,17 @@ fn seven_bit_part(raw: &[u8], digest: bool, depth: usize) -> Result<Cow<'_, [u8]
         },
         _ => part.content_type(),
     };
-    let converted = seven_bit_body(&part, &ct, depth)?;
+    let converted = seven_bit_body(&part, &ct, depth, leaves)?;
     if matches!(converted.body, Cow::Borrowed(_)) && converted.cte.is_none() {
         return Ok(Cow::Borrowed(raw));
     }
-    Ok(Cow::Owned(with_body(&part, converted)))
+    Ok(Cow::Owned(with_body(&part, converted, false)))
 }
 
-/// The header of `ent` (its Content-Transfer-Encoding replaced when `new.cte` says so), the
-/// blank line, and the new body.
-fn with_body(ent: &super::Entity<'_>, new: SevenBit<'_>) -> Vec<u8> {
+/// The header of `ent` (its Content-Transfer-Encoding replaced when `new.cte` says so: in
+/// place of the first such field, or with `last` after every other field), the blank line,
+/// and the new body.
+fn with_body(ent: &super::Entity<'_>, new: SevenBit<'_>, last: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(ent.header().len() + new.body.len() + 48);
     let cte_line = new
         .cte
@@ -381,7 +735,7 @@ fn with_body(ent: &super::Entity<'_>, new: SevenBit<'_>) -> Vec<u8> {
         if let Some(line) = &cte_line
             && f.name.eq_ignore_ascii_case("Content-Transfer-Encoding")
         {
-            if !written {
+            if !written && !last {
                 out.extend_from_slice(line.as_bytes());
                 written = true;
             }
@@ -459,5 +813,262 @@ mod tests {
         o.update(b"z");
         o.update(b"az");
         assert!(!o.found());
+    }
+
+    /// The whole-body functions as they were before they became incremental (issue 17): the
+    /// incremental ones must give their bytes, however the body is cut.
+    mod reference {
+        pub fn quoted_printable(body: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut lines = body.split(|&b| b == b'\n').peekable();
+            while let Some(line) = lines.next() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let mut col = 0;
+                for (i, &b) in line.iter().enumerate() {
+                    let trailing_ws = (b == b' ' || b == b'\t') && i + 1 == line.len();
+                    let from_line = i == 0 && line.starts_with(b"From ");
+                    let enc = b == b'='
+                        || !(0x20..0x7f).contains(&b) && b != b'\t'
+                        || trailing_ws
+                        || from_line;
+                    let width = if enc { 3 } else { 1 };
+                    if col + width > 75 {
+                        out.extend_from_slice(b"=\r\n");
+                        col = 0;
+                    }
+                    if enc {
+                        out.extend_from_slice(format!("={b:02X}").as_bytes());
+                    } else {
+                        out.push(b);
+                    }
+                    col += width;
+                }
+                if lines.peek().is_some() {
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            out
+        }
+
+        pub fn quoted_printable_decode(body: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            let hex = |b: u8| (b as char).to_digit(16);
+            while i < body.len() {
+                let b = body[i];
+                if b == b'=' {
+                    if body.get(i + 1) == Some(&b'\n') {
+                        i += 2;
+                        continue;
+                    }
+                    if body.get(i + 1) == Some(&b'\r') && body.get(i + 2) == Some(&b'\n') {
+                        i += 3;
+                        continue;
+                    }
+                    if let (Some(h), Some(l)) = (
+                        body.get(i + 1).and_then(|&c| hex(c)),
+                        body.get(i + 2).and_then(|&c| hex(c)),
+                    ) {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                }
+                out.push(b);
+                i += 1;
+            }
+            out
+        }
+
+        pub fn base64_lines(data: &[u8]) -> Vec<u8> {
+            use base64::Engine as _;
+            let s = base64::engine::general_purpose::STANDARD.encode(data);
+            let mut out = Vec::new();
+            for chunk in s.as_bytes().chunks(76) {
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(b"\r\n");
+            }
+            out
+        }
+
+        pub fn seven_bit_safe(body: &[u8]) -> bool {
+            body.split(|&b| b == b'\n').all(|line| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                line.len() <= 998
+                    && line.iter().all(|&b| b != 0 && b < 0x80 && b != b'\r')
+                    && !matches!(line.last(), Some(b' ' | b'\t'))
+                    && !line.starts_with(b"From ")
+            })
+        }
+    }
+
+    /// Bodies that reach every rule: soft breaks at 75/76, escapes, blanks and CRs at line
+    /// ends and at the end, `From ` lines and their prefixes, long lines, 8-bit and NUL.
+    fn bodies() -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = [
+            &b""[..],
+            b"a",
+            b" ",
+            b"\t",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b"a \r\nb\t\nc ",
+            b"a \r",
+            b"a \rb",
+            b"x\r\r\ny\r",
+            b"From me\nFrom\nFrom \nFro\nFrom\r\nFrom \r\n>From x\n From y",
+            b"F",
+            b"Fr",
+            b"From",
+            b"From ",
+            b"\nFrom",
+            b"caf\xc3\xa9 = ok \r\n\x00\x7f\xff\r\n",
+            b"=41=4=\n=\r\n==3D=zz=a=\r=",
+            b"soft=\r\nbreak=\nend=",
+            b"=0",
+            b"=",
+            b"=\r",
+        ]
+        .iter()
+        .map(|b| b.to_vec())
+        .collect();
+        for n in [74usize, 75, 76, 77, 150, 151, 998, 999] {
+            v.push(vec![b'a'; n]);
+            let mut l = vec![b'a'; n - 1];
+            l.push(b' ');
+            v.push(l.clone());
+            l.extend_from_slice(b"\r\nx");
+            v.push(l);
+            let mut e = vec![b'b'; n - 2];
+            e.extend_from_slice("\u{e9}=".as_bytes());
+            v.push(e);
+        }
+        // Pseudo-random mixes of the bytes that matter.
+        let alphabet = b"ab =\t\r\nF\x80\x00From 3D";
+        let mut x = 7u32;
+        for len in [40usize, 200, 600] {
+            for _ in 0..30 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                        alphabet[(x >> 16) as usize % alphabet.len()]
+                    })
+                    .collect();
+                v.push(b);
+            }
+        }
+        v
+    }
+
+    /// `body` cut into pieces at `cuts` (ascending), fed to `update`, then `finish`.
+    fn pieces(body: &[u8], cuts: &[usize], mut update: impl FnMut(&[u8])) {
+        let mut at = 0;
+        for &c in cuts {
+            update(&body[at..c]);
+            at = c;
+        }
+        update(&body[at..]);
+    }
+
+    /// Every way to cut `body` once and twice (the rare cuts for long bodies), and in pieces
+    /// of 1, 2, 3 and 7 bytes.
+    fn cuttings(body: &[u8]) -> Vec<Vec<usize>> {
+        let n = body.len();
+        let step = if n > 200 { 13 } else { 1 };
+        let mut v = vec![vec![]];
+        for a in (0..=n).step_by(step) {
+            v.push(vec![a]);
+            if n <= 40 {
+                for b in a..=n {
+                    v.push(vec![a, b]);
+                }
+            }
+        }
+        for size in [1, 2, 3, 7] {
+            v.push((1..n).filter(|i| i % size == 0).collect());
+        }
+        v
+    }
+
+    #[test]
+    fn incremental_quoted_printable_is_the_whole_at_every_cut() {
+        for body in bodies() {
+            let want = reference::quoted_printable(&body);
+            assert_eq!(quoted_printable(&body), want, "{body:?}");
+            for cuts in cuttings(&body) {
+                let mut e = QpEncoder::default();
+                let mut out = Vec::new();
+                pieces(&body, &cuts, |c| e.update(c, &mut out));
+                e.finish(&mut out);
+                assert!(out == want, "{body:?} cut at {cuts:?}");
+                assert!(seven_bit_safe(&out), "{body:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn incremental_quoted_printable_decoding_is_the_whole_at_every_cut() {
+        for body in bodies() {
+            let want = reference::quoted_printable_decode(&body);
+            assert_eq!(quoted_printable_decode(&body), want, "{body:?}");
+            for cuts in cuttings(&body) {
+                let mut d = QpDecoder::default();
+                let mut out = Vec::new();
+                pieces(&body, &cuts, |c| d.update(c, &mut out));
+                d.finish(&mut out);
+                assert!(out == want, "{body:?} cut at {cuts:?}");
+            }
+            // And the round trip of text, CRLF, lines cut by soft breaks.
+            let qp = quoted_printable(&body);
+            let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+            let plain: Vec<u8> = lines
+                .iter()
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join(&b"\r\n"[..]);
+            assert_eq!(quoted_printable_decode(&qp), plain, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn incremental_base64_is_the_whole_at_every_cut() {
+        for n in [0usize, 1, 2, 3, 56, 57, 58, 113, 114, 115, 1000] {
+            let data: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+            let want = reference::base64_lines(&data);
+            assert_eq!(base64_lines(&data), want);
+            for cuts in cuttings(&data) {
+                let mut e = Base64Encoder::default();
+                let mut out = Vec::new();
+                pieces(&data, &cuts, |c| e.update(c, &mut out));
+                e.finish(&mut out);
+                assert!(out == want, "{n} cut at {cuts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn incremental_seven_bit_scan_is_the_rule_at_every_cut() {
+        let mut all = bodies();
+        all.extend(
+            [
+                &b"a\r\nb\r\n"[..],
+                b"a\nb",
+                b"a\rb\n",
+                b"ok\r\n\r\n",
+                b"ends\r",
+            ]
+            .iter()
+            .map(|b| b.to_vec()),
+        );
+        for body in all {
+            let want = reference::seven_bit_safe(&body);
+            assert_eq!(seven_bit_safe(&body), want, "{body:?}");
+            for cuts in cuttings(&body) {
+                let mut s = SevenBitScan::default();
+                pieces(&body, &cuts, |c| s.update(c));
+                assert_eq!(s.finish(), want, "{body:?} cut at {cuts:?}");
+            }
+        }
     }
 }

@@ -221,6 +221,35 @@ struct Parties<'a> {
     to: &'a [String],
 }
 
+/// The message as the mechanisms take it, and the convention their output goes back to: for a
+/// large message whose bodies must be re-encoded as they are read ([`Content::seven_bit`]),
+/// brought to 7 bit first, in CRLF (so the mechanisms find nothing left to re-encode, and
+/// keep CRLF), with the convention of the message; otherwise the message as it is.
+fn seven_bit<'m>(
+    message: &'m Message,
+    content: &dyn Content,
+) -> Result<(std::borrow::Cow<'m, [u8]>, Option<crate::message::Eol>)> {
+    use std::borrow::Cow;
+    Ok(match content.seven_bit(message.bytes())? {
+        None => (Cow::Borrowed(message.bytes()), None),
+        Some(m) => (
+            Cow::Owned(m),
+            Some(crate::message::Eol::detect(message.bytes())),
+        ),
+    })
+}
+
+/// `out` back in the convention [`seven_bit`] said.
+fn back(out: Vec<u8>, eol: Option<crate::message::Eol>) -> Vec<u8> {
+    match eol {
+        None => out,
+        Some(eol) => match crate::message::eol::to_eol(&out, eol) {
+            std::borrow::Cow::Borrowed(_) => out,
+            std::borrow::Cow::Owned(v) => v,
+        },
+    }
+}
+
 fn protect_smime(
     message: &Message,
     d: &Demands,
@@ -228,10 +257,17 @@ fn protect_smime(
     (now, who): (i64, Parties<'_>),
     content: &dyn Content,
 ) -> Result<Vec<u8>> {
-    let mut bytes = message.bytes().to_vec();
-    if d.sign {
-        let signer = keys.smime_signer(who.from)?;
-        d.check_smime_key(signer)?;
+    let signer = match d.sign {
+        true => {
+            let signer = keys.smime_signer(who.from)?;
+            d.check_smime_key(signer)?;
+            Some(signer)
+        }
+        false => None,
+    };
+    let (bytes, eol) = seven_bit(message, content)?;
+    let mut bytes = bytes.into_owned();
+    if let Some(signer) = signer {
         let o = smime::SignOptions {
             digest: Some(d.smime_digest()?),
             now,
@@ -256,7 +292,7 @@ fn protect_smime(
         };
         bytes = smime::encrypt_with(&bytes, &keys.smime_recipients, &o, content)?;
     }
-    Ok(bytes)
+    Ok(back(bytes, eol))
 }
 
 fn protect_pgp(
@@ -274,12 +310,14 @@ fn protect_pgp(
         None
     };
     if d.encrypt {
+        let (bytes, eol) = seven_bit(message, content)?;
         let mut o = pgp::EncryptOptions::new(now);
         o.header_protection = d.header_protection;
         if let Some(s) = signer {
             o = o.signed_by(s, false);
         }
-        return pgp::encrypt_with(message.bytes(), &keys.pgp_recipients, &o, content);
+        let out = pgp::encrypt_with(&bytes, &keys.pgp_recipients, &o, content)?;
+        return Ok(back(out, eol));
     }
     let Some(s) = signer else {
         return Ok(message.bytes().to_vec());
@@ -289,5 +327,7 @@ fn protect_pgp(
     if let Some(h) = d.pgp_hash()? {
         o = o.with_hash(h);
     }
-    pgp::sign_with(message.bytes(), &s, &o, content)
+    let (bytes, eol) = seven_bit(message, content)?;
+    let out = pgp::sign_with(&bytes, &s, &o, content)?;
+    Ok(back(out, eol))
 }

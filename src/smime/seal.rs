@@ -11,6 +11,7 @@ use openssl::symm::{Crypter, Mode};
 
 use super::asn1;
 use super::encrypt::{Sealing, alg};
+use crate::mime::transfer::Base64Encoder;
 use crate::stream::Content;
 use crate::{Error, Result};
 
@@ -96,41 +97,30 @@ pub(crate) fn write_enveloped(
     Ok(())
 }
 
-/// Base64 with CRLF every 76 characters, as [`crate::mime::transfer::base64_lines`] writes
-/// the whole: every 57 octets make one full line.
+/// Base64 with CRLF every 76 characters written through to `w`: the encoder of
+/// [`crate::mime::transfer::base64_lines`] ([`Base64Encoder`]), its lines gathered so that
+/// `w` sees large writes.
 pub(crate) struct Base64Lines<W: Write> {
     w: W,
-    pending: Vec<u8>,
+    encoder: Base64Encoder,
+    text: Vec<u8>,
 }
 
 impl<W: Write> Base64Lines<W> {
-    const LINE: usize = 57;
+    const GATHER: usize = 78 * 1024;
 
     pub(crate) fn new(w: W) -> Self {
         Base64Lines {
             w,
-            pending: Vec::with_capacity(Self::LINE * 1024),
+            encoder: Base64Encoder::default(),
+            text: Vec::with_capacity(Self::GATHER * 2),
         }
-    }
-
-    fn lines(&mut self, data: &[u8]) -> std::io::Result<()> {
-        use base64::Engine as _;
-        let mut text = Vec::with_capacity(data.len() / 57 * 78 + 80);
-        for line in data.chunks(Self::LINE) {
-            text.extend_from_slice(
-                base64::engine::general_purpose::STANDARD
-                    .encode(line)
-                    .as_bytes(),
-            );
-            text.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&text)
     }
 
     /// Writes the last line and hands back the writer.
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
-        let rest = std::mem::take(&mut self.pending);
-        self.lines(&rest)?;
+        self.encoder.finish(&mut self.text);
+        self.w.write_all(&self.text)?;
         self.w.flush()?;
         Ok(self.w)
     }
@@ -138,12 +128,10 @@ impl<W: Write> Base64Lines<W> {
 
 impl<W: Write> Write for Base64Lines<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.pending.extend_from_slice(buf);
-        let whole = self.pending.len() / Self::LINE * Self::LINE;
-        if whole >= Self::LINE * 1024 {
-            let rest = self.pending.split_off(whole);
-            let full = std::mem::replace(&mut self.pending, rest);
-            self.lines(&full)?;
+        self.encoder.update(buf, &mut self.text);
+        if self.text.len() >= Self::GATHER {
+            self.w.write_all(&self.text)?;
+            self.text.clear();
         }
         Ok(buf.len())
     }

@@ -70,7 +70,7 @@ pub struct Skeleton {
 /// (the caller reads the message whole, and the engine says what is wrong with it).
 pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton>> {
     let mut b = Builder::new(source, min_elide);
-    if !b.entity(0..source.len(), 0, true, None, false)? {
+    if !b.entity(0..source.len(), 0, true, None, Role::Plain)? {
         return Ok(None);
     }
     Ok(Some(Skeleton {
@@ -84,7 +84,7 @@ pub fn build(source: &Source, min_elide: u64) -> std::io::Result<Option<Skeleton
 /// layer): its header may be empty, as [`Entity::part`] reads it.
 pub fn build_part(source: &Source, min_elide: u64) -> std::io::Result<Skeleton> {
     let mut b = Builder::new(source, min_elide);
-    b.entity(0..source.len(), 0, false, None, false)?;
+    b.entity(0..source.len(), 0, false, None, Role::Plain)?;
     Ok(Skeleton {
         bytes: b.out,
         elisions: b.elisions,
@@ -120,16 +120,16 @@ impl<'s> Builder<'s> {
 
     /// Adds the entity in `r`. False only for a top-level entity without a header.
     /// `dash` says whether a line of it starts with `--`, when a scan of its multipart found
-    /// out (else the body is scanned for it here). `pgp_data`: it is the ciphertext part of a
-    /// PGP/MIME multipart/encrypted.
+    /// out (else the body is scanned for it here). `role`: where in its multipart it is.
     fn entity(
         &mut self,
         r: Range<u64>,
         depth: usize,
         message: bool,
         dash: Option<bool>,
-        pgp_data: bool,
+        role: Role,
     ) -> std::io::Result<bool> {
+        let pgp_data = role == Role::PgpData;
         self.entities += 1;
         if self.entities > MAX_ENTITIES {
             return self.copy(r).map(|()| true);
@@ -177,7 +177,15 @@ impl<'s> Builder<'s> {
         if ambiguous {
             return self.copy(body).map(|()| true);
         }
-        let ct = ent.content_type();
+        let ct = match ent.first("Content-Type") {
+            // RFC 2046 §5.1.5: a message, as the walk that brings a message to 7 bit reads it
+            // (crate::mime::transfer): never a leaf left out.
+            None if role == Role::DigestPart => ContentType {
+                mime: "message/rfc822".into(),
+                params: Vec::new(),
+            },
+            _ => ent.content_type(),
+        };
         let cte = ent.transfer_encoding();
         drop(prefix);
         if ct.mime.starts_with("multipart/") {
@@ -192,12 +200,18 @@ impl<'s> Builder<'s> {
                         ("multipart/signed", Some(p), Some(m)) => micalg_kind(&p, m),
                         _ => None,
                     };
-                    self.multipart(body, b, depth, encrypted, tap)?
+                    self.multipart(
+                        body,
+                        b,
+                        depth,
+                        (encrypted, ct.mime == "multipart/digest"),
+                        tap,
+                    )?
                 }
                 None => self.copy(body)?,
             }
         } else if ct.mime == "message/rfc822" && identity(&cte) {
-            self.entity(body, depth + 1, true, None, false)?;
+            self.entity(body, depth + 1, true, None, Role::Plain)?;
         } else if (leaves_unread(&ct, &cte)
             || (pgp_data || ct.is_cms()) && (identity(&cte) || cte == "base64"))
             && body.end - body.start >= self.min.max(1)
@@ -224,7 +238,7 @@ impl<'s> Builder<'s> {
         body: Range<u64>,
         boundary: &str,
         depth: usize,
-        encrypted: Option<bool>,
+        (encrypted, digest): (Option<bool>, bool),
         tap: Option<Kind>,
     ) -> std::io::Result<()> {
         match self.split(body.clone(), boundary, tap)? {
@@ -241,7 +255,12 @@ impl<'s> Builder<'s> {
                         (Some(_), _) => Some(true),
                         (None, d) => Some(d),
                     };
-                    self.entity(p.range.clone(), depth + 1, false, dash, pgp_data)?;
+                    let role = match (pgp_data, digest) {
+                        (true, _) => Role::PgpData,
+                        (false, true) => Role::DigestPart,
+                        (false, false) => Role::Plain,
+                    };
+                    self.entity(p.range.clone(), depth + 1, false, dash, role)?;
                     pos = p.range.end;
                 }
                 self.copy(pos..body.end)
@@ -515,6 +534,16 @@ struct Part {
 fn header_ended(e: &Entity<'_>, prefix: &[u8]) -> bool {
     let end = e.raw().len() - e.body().len();
     end < prefix.len() && memchr::memchr(b'\n', &prefix[end..]).is_some()
+}
+
+/// Where an entity is in its multipart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    /// The ciphertext part of a PGP/MIME multipart/encrypted.
+    PgpData,
+    /// A part of a multipart/digest.
+    DigestPart,
 }
 
 /// The identity transfer encodings: the body is the content.

@@ -11,22 +11,34 @@
 //! the source in chunks. A large output (ciphertext) goes to a [`Spool`] and is a hole of its
 //! own. The bytes written at the end ([`Splice::write`]) have every hole filled in.
 //!
-//! Why this gives the in-memory output byte for byte: a body becomes a hole only when it is
-//! 7-bit safe in the strictest sense (its lines are what [`crate::mime::transfer`]'s rule
+//! Why this gives the in-memory output byte for byte: a body becomes a plain hole only when it
+//! is 7-bit safe in the strictest sense (its lines are what [`crate::mime::transfer`]'s rule
 //! accepts, and a CR occurs only before an LF), so every 7-bit decision over a range holding
 //! it is the same with the token there (the token is a safe line too), and the conversions
 //! between line-ending conventions ([`crate::message::eol`]) act on it alone as they act on
 //! it in place: it starts a line and ends one, and holds no CR of its own to pair.
 //!
-//! A body that is not that safe must be re-encoded (quoted-printable or base64) by the same
-//! code: it stays in memory. Each source body is hashed when first read; a later read that
-//! finds other bytes (a file changed meanwhile) is an error, never a signature over bytes
-//! other than those written.
+//! A body that is not 7-bit safe (issue 17) is a hole too, one that every 7-bit decision
+//! counts as unsafe: a range holding it is not safe in the whole message either, since the
+//! body starts a line and its lines stay lines there. Before protecting, the message is
+//! brought to 7 bit by the walk the protecting code uses ([`transfer::to_seven_bit_with`],
+//! through [`Content::seven_bit`]), where such a leaf is decoded and encoded as it is read
+//! from the source ([`transfer::QpDecoder`], [`super::base64_reader`],
+//! [`transfer::QpEncoder`], [`transfer::Base64Encoder`]: the incremental code the whole path
+//! runs over one chunk) into a spool, a hole of its own; the protecting code then finds
+//! nothing left to re-encode. Without protection it is copied out as it is. Two such bodies
+//! stay in memory as before: one safe but for a CR that ends it (the CR pairs with the line
+//! ending after it in the message), and the 8-bit body of a message without Content-Type
+//! (whose payload's default charset depends on it being ASCII).
+//!
+//! Each source body is hashed when first read; a later read that finds other bytes (a file
+//! changed meanwhile) is an error, never a signature over bytes other than those written.
 
 use super::skeleton::Skeleton;
 use super::{Crlf, Source, Spool};
 use crate::error::{Error, Result};
 use crate::message::eol::Eol;
+use crate::mime::transfer::{self, Leaves};
 use std::cell::RefCell;
 use std::io::Write;
 use std::ops::Range;
@@ -45,6 +57,11 @@ pub trait Content {
 
     /// The bytes that stand for what was written to `spool` (CRLF, as the output it replaces).
     fn place(&self, spool: Spool) -> Result<Vec<u8>>;
+
+    /// `message` brought to 7 bit ([`transfer::seven_bit_message`], CRLF) when bodies it
+    /// stands for must be re-encoded as they are read; `None`: the protecting code takes
+    /// `message` as it is (and brings it to 7 bit itself).
+    fn seven_bit(&self, message: &[u8]) -> Result<Option<Vec<u8>>>;
 }
 
 /// A message held whole: its bytes are what they are.
@@ -69,11 +86,20 @@ impl Content for Whole {
             "a message held whole has no spool",
         )))
     }
+
+    fn seven_bit(&self, _message: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
 }
 
 enum Hole {
-    /// A body in the source: strictly 7-bit safe, with the SHA-256 of its bytes as first read.
-    Source { range: Range<u64>, digest: [u8; 32] },
+    /// A body in the source, with the SHA-256 of its bytes as first read; `safe`: strictly
+    /// 7-bit safe, else to be re-encoded before it is signed or encrypted.
+    Source {
+        range: Range<u64>,
+        digest: [u8; 32],
+        safe: bool,
+    },
     /// An output written to a spool, CRLF.
     Spool(Source),
 }
@@ -88,8 +114,9 @@ pub struct Splice {
 
 impl Splice {
     /// The message in `source`, of which `skeleton` was built: the bytes to protect (the
-    /// skeleton with a token for each large body that is strictly 7-bit safe, the others read
-    /// in), and the splice that fills the tokens in. Reads every left-out body once.
+    /// skeleton with a token for each large body but the two kinds the module documentation
+    /// says, which are read in), and the splice that fills the tokens in. Reads every
+    /// left-out body once.
     pub fn new(source: Source, skeleton: Skeleton) -> std::io::Result<(Splice, Vec<u8>)> {
         // The nonce comes from the content (no hidden RNG, style.md §2); it must not occur in
         // the skeleton (a message carrying another's tokens), which the loop sees to.
@@ -110,40 +137,61 @@ impl Splice {
             holes: RefCell::new(Vec::new()),
         };
         let mut out = Vec::with_capacity(skeleton.bytes.len() + 64 * skeleton.elisions.len());
+        // The body of a message without Content-Type: its payload's charset says whether it
+        // is ASCII (smime::sign::build_payload, pgp::sign::prepare).
+        let untyped_body = crate::mime::Entity::message(&skeleton.bytes)
+            .ok()
+            .filter(|e| e.first("Content-Type").is_none())
+            .map(|e| skeleton.bytes.len() - e.body().len());
         let mut pos = 0;
         for e in &skeleton.elisions {
             out.extend_from_slice(&skeleton.bytes[pos..e.at]);
             pos = e.at;
-            let mut scan = SevenBitScan::default();
+            let mut scan = transfer::SevenBitScan::default();
+            let mut ascii = true;
             let mut sha = openssl::sha::Sha256::new();
             splice.source.for_each_chunk(e.src.clone(), |c| {
                 scan.update(c);
+                ascii &= c.is_ascii();
                 sha.update(c);
                 Ok(())
             })?;
-            if scan.finish() {
-                out.extend_from_slice(&splice.token(splice.holes.borrow().len()));
-                splice.holes.borrow_mut().push(Hole::Source {
-                    range: e.src.clone(),
-                    digest: sha.finish(),
-                });
-            } else {
-                // Re-encoded by the in-memory rule: held whole (issue 13 leaves a streaming
-                // re-encoder for later).
+            // A CR may end a safe body; the CRLF conversions pair it with what follows.
+            let safe = strictly_safe(&scan);
+            let held = match scan.finish() {
+                true => !safe,
+                false => !ascii && untyped_body == Some(e.at),
+            };
+            if held {
                 let at = out.len();
                 let n = usize::try_from(e.src.end - e.src.start)
                     .map_err(|_| std::io::Error::other("range too large"))?;
                 out.resize(at + n, 0);
                 splice.source.read_at(e.src.start, &mut out[at..])?;
+                continue;
             }
+            out.extend_from_slice(&splice.token(splice.holes.borrow().len()));
+            splice.holes.borrow_mut().push(Hole::Source {
+                range: e.src.clone(),
+                digest: sha.finish(),
+                safe,
+            });
         }
         out.extend_from_slice(&skeleton.bytes[pos..]);
         Ok((splice, out))
     }
 
-    /// The number of bodies left in the source.
+    /// The number of bodies left in the source (and of spools).
     pub fn holes(&self) -> usize {
         self.holes.borrow().len()
+    }
+
+    /// The number of bodies left in the source that are to be re-encoded.
+    pub fn unsafe_holes(&self) -> usize {
+        let holes = self.holes.borrow();
+        (holes.iter())
+            .filter(|h| matches!(h, Hole::Source { safe: false, .. }))
+            .count()
     }
 
     fn token(&self, i: usize) -> Vec<u8> {
@@ -184,7 +232,7 @@ impl Splice {
     fn hole(&self, i: usize, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
         let holes = self.holes.borrow();
         match &holes[i] {
-            Hole::Source { range, digest } => {
+            Hole::Source { range, digest, .. } => {
                 let mut canon = Crlf::default();
                 let mut f = |c: &[u8]| f(c);
                 self.read_source(range, digest, &mut |c| canon.feed(c, &mut f))?;
@@ -215,10 +263,7 @@ impl Splice {
         }
         read?;
         if &sha.finish() != digest {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the input changed while it was read",
-            )));
+            return Err(changed());
         }
         Ok(())
     }
@@ -234,7 +279,7 @@ impl Splice {
                     let mut conv = EolWriter::new(eol, &mut *w);
                     let holes = self.holes.borrow();
                     match &holes[i] {
-                        Hole::Source { range, digest } => {
+                        Hole::Source { range, digest, .. } => {
                             self.read_source(range, digest, &mut |c| conv.write(c))?
                         }
                         Hole::Spool(spool) => read_spool(spool, &mut |c| conv.write(c))?,
@@ -278,6 +323,170 @@ impl Content for Splice {
         holes.push(Hole::Spool(spool));
         Ok(self.token(holes.len() - 1))
     }
+
+    fn seven_bit(&self, message: &[u8]) -> Result<Option<Vec<u8>>> {
+        if self.unsafe_holes() == 0 {
+            return Ok(None);
+        }
+        let raw = crate::message::eol::to_crlf(message);
+        transfer::seven_bit_message(&raw, self)?
+            .map_err(|e| Error::Message(format!("cannot sign the message as 7 bit: {e}")))
+    }
+}
+
+impl Leaves for Splice {
+    fn safe(&self, body: &[u8]) -> bool {
+        let holes = self.holes.borrow();
+        let unsafe_hole = self.pieces(body).iter().any(|p| {
+            matches!(p, Piece::Hole(i) if matches!(holes[*i], Hole::Source { safe: false, .. }))
+        });
+        !unsafe_hole && transfer::seven_bit_safe(body)
+    }
+
+    fn reencode(&self, body: &[u8], cte: &str, text: bool) -> Result<Option<Vec<u8>>> {
+        let pieces = self.pieces(body);
+        let hole = match pieces[..] {
+            [Piece::Bytes([]), Piece::Hole(i), Piece::Bytes([])] => match &self.holes.borrow()[i] {
+                Hole::Source { range, digest, .. } => Some((range.clone(), *digest)),
+                Hole::Spool(_) => None,
+            },
+            _ => None,
+        };
+        if let Some((range, digest)) = hole {
+            return self.reencode_source(&range, &digest, cte, text);
+        }
+        if pieces.len() == 1 {
+            return Ok(transfer::reencode(body, cte, text));
+        }
+        // Not a leaf body the skeleton left out: what it stands for, in memory.
+        let mut whole = Vec::new();
+        self.feed(body, &mut |c| {
+            whole.extend_from_slice(c);
+            Ok(())
+        })?;
+        Ok(transfer::reencode(&whole, cte, text))
+    }
+}
+
+impl Splice {
+    /// [`transfer::reencode`] of a source body (canonicalized to CRLF, as the in-memory path
+    /// holds it) as it is read, into a spool: what stands for it. `None` when base64 does
+    /// not decode.
+    fn reencode_source(
+        &self,
+        range: &Range<u64>,
+        digest: &[u8; 32],
+        cte: &str,
+        text: bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut sink = Reencoded {
+            spool: Spool::new()?,
+            out: Vec::new(),
+            qp: text.then(transfer::QpEncoder::default),
+            base64: transfer::Base64Encoder::default(),
+        };
+        match cte {
+            "base64" => {
+                // White space (CRs included) is skipped: no canonicalization needed.
+                let mut sha = openssl::sha::Sha256::new();
+                let mut r = super::base64_reader(Hashing {
+                    inner: self.source.reader(range.clone()),
+                    sha: &mut sha,
+                });
+                let mut buf = vec![0; super::CHUNK];
+                loop {
+                    let n = match std::io::Read::read(&mut r, &mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Ok(None),
+                        Err(e) => return Err(e.into()),
+                    };
+                    sink.take(&buf[..n])?;
+                }
+                drop(r);
+                if &sha.finish() != digest {
+                    return Err(changed());
+                }
+            }
+            _ => {
+                let mut canon = super::Crlf::default();
+                let mut qp = (cte == "quoted-printable").then(transfer::QpDecoder::default);
+                let mut decoded = Vec::new();
+                let mut decode = |c: &[u8]| -> Result<()> {
+                    match qp.as_mut() {
+                        None => sink.take(c),
+                        Some(d) => {
+                            d.update(c, &mut decoded);
+                            sink.take(&decoded)?;
+                            decoded.clear();
+                            Ok(())
+                        }
+                    }
+                };
+                self.read_source(range, digest, &mut |c| canon.feed(c, &mut decode))?;
+                canon.finish(&mut decode)?;
+                if let Some(d) = qp.as_mut() {
+                    d.finish(&mut decoded);
+                    sink.take(&decoded)?;
+                }
+            }
+        }
+        let spool = sink.finish()?;
+        self.place(spool).map(Some)
+    }
+}
+
+/// A re-encoded body on its way to a spool.
+struct Reencoded {
+    spool: Spool,
+    out: Vec<u8>,
+    /// Quoted-printable, else base64.
+    qp: Option<transfer::QpEncoder>,
+    base64: transfer::Base64Encoder,
+}
+
+impl Reencoded {
+    fn take(&mut self, decoded: &[u8]) -> Result<()> {
+        match self.qp.as_mut() {
+            Some(e) => e.update(decoded, &mut self.out),
+            None => self.base64.update(decoded, &mut self.out),
+        }
+        if self.out.len() >= super::CHUNK {
+            self.spool.write_all(&self.out)?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Spool> {
+        match self.qp.as_mut() {
+            Some(e) => e.finish(&mut self.out),
+            None => self.base64.finish(&mut self.out),
+        }
+        self.spool.write_all(&self.out)?;
+        Ok(self.spool)
+    }
+}
+
+/// Reads through, hashing what it reads.
+struct Hashing<'h, R> {
+    inner: R,
+    sha: &'h mut openssl::sha::Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn changed() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "the input changed while it was read",
+    ))
 }
 
 enum Piece<'d> {
@@ -333,55 +542,10 @@ impl<'w> EolWriter<'w> {
     }
 }
 
-/// [`crate::mime::transfer::seven_bit_safe`] over chunks, and stricter: a CR anywhere but
-/// before an LF fails (that rule lets a body's last line end in one, which pairs with what
-/// follows the body in the message).
-#[derive(Default)]
-struct SevenBitScan {
-    bad: bool,
-    /// The length of the current line so far, its first bytes, and its last byte.
-    len: usize,
-    head: [u8; 5],
-    last: u8,
-    cr: bool,
-}
-
-impl SevenBitScan {
-    fn update(&mut self, chunk: &[u8]) {
-        for &b in chunk {
-            if self.bad {
-                return;
-            }
-            if self.cr && b != b'\n' {
-                self.bad = true;
-                return;
-            }
-            match b {
-                b'\n' => {
-                    self.bad = self.len > 0 && matches!(self.last, b' ' | b'\t');
-                    self.len = 0;
-                    self.cr = false;
-                }
-                b'\r' => self.cr = true,
-                0 | 0x80.. => self.bad = true,
-                _ => {
-                    if self.len < 5 {
-                        self.head[self.len] = b;
-                        self.bad = self.len == 4 && &self.head == b"From ";
-                    }
-                    self.len += 1;
-                    self.last = b;
-                    self.bad |= self.len > 998;
-                }
-            }
-        }
-    }
-
-    /// True when everything fed was safe.
-    fn finish(&self) -> bool {
-        let trailing_blank = self.len > 0 && matches!(self.last, b' ' | b'\t');
-        !(self.bad || self.cr || trailing_blank)
-    }
+/// Safe in the strictest sense: [`transfer::seven_bit_safe`], and no CR ending the body (one
+/// elsewhere fails that rule already): every CR pairs with an LF of the body's own.
+fn strictly_safe(scan: &transfer::SevenBitScan) -> bool {
+    scan.finish() && !scan.ends_in_cr()
 }
 
 #[cfg(test)]
@@ -396,11 +560,11 @@ mod tests {
     }
 
     fn scan(data: &[u8]) -> bool {
-        let mut s = SevenBitScan::default();
+        let mut s = transfer::SevenBitScan::default();
         for c in data.chunks(3) {
             s.update(c);
         }
-        s.finish()
+        strictly_safe(&s)
     }
 
     #[test]
@@ -440,7 +604,8 @@ mod tests {
         let sk = build(&source, 16).unwrap().unwrap();
         assert_eq!(sk.elisions.len(), 2);
         let (splice, bytes) = Splice::new(source, sk).unwrap();
-        assert_eq!(splice.holes(), 1, "the 8-bit body stays in memory");
+        assert_eq!(splice.holes(), 2, "the 8-bit body is a hole too");
+        assert_eq!(splice.unsafe_holes(), 1, "to be re-encoded");
         let mut fed = Vec::new();
         let crlf = crate::message::eol::to_crlf(&bytes);
         splice
