@@ -85,7 +85,7 @@ impl Mech {
 const FLAGS: [&[&str]; 3] = [&["--sign"], &["--encrypt"], &["--sign", "--encrypt"]];
 
 /// Printable lines of varying length, about `size` bytes, LF; none ends in a blank (so the
-/// body stands as a plain hole; issue 17's tests below cover those re-encoded).
+/// body stands as a plain hole; the re-encoding tests below cover those re-encoded).
 fn lines(size: usize) -> Vec<u8> {
     let line = b"The quick brown fox jumps over the lazy dog, 0123456789 times over.";
     let mut v = Vec::with_capacity(size + 100);
@@ -113,7 +113,7 @@ fn base64_lines(size: usize) -> Vec<u8> {
 
 /// A mutt-like message: an 8-bit text part (re-encoded as quoted-printable), a large safe
 /// text part and a large base64 attachment (holes), a large text part with a line mbox would
-/// mangle (not safe: re-encoded as it is read, issue 17), `text` bytes of plain lines in the first.
+/// mangle (not safe: re-encoded as it is read, issue 13), `text` bytes of plain lines in the first.
 fn message(text: usize, eol: Eol) -> Vec<u8> {
     let mut m = b"From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\n\
 Subject: Bericht\nDate: Sun, 29 Nov 2026 00:00:00 +0000\nMessage-ID: <r13-protect@example.org>\n\
@@ -493,7 +493,7 @@ fn r13_unreadable_or_too_large_input_gives_its_code_and_no_output() {
     );
 }
 
-// Issue 17: large bodies that are not 7-bit safe are re-encoded as they are read, never held.
+// Issue 13: large bodies that are not 7-bit safe are re-encoded as they are read, never held.
 
 /// 8-bit UTF-8 text lines of varying length, about `size` bytes, LF; every ninth ends in a
 /// blank.
@@ -675,7 +675,7 @@ fn streamed_is_whole(msg: &[u8], what: &str, flag_sets: &[&[&str]]) -> Vec<(Mech
 }
 
 #[test]
-fn r17_streamed_reencoding_is_the_in_memory_one_nested() {
+fn r13_streamed_reencoding_is_the_in_memory_one_nested() {
     let dir = tempfile::tempdir().unwrap();
     for eol in BOTH_EOLS {
         let msg = nested_message(6_000, eol);
@@ -694,7 +694,7 @@ fn r17_streamed_reencoding_is_the_in_memory_one_nested() {
 }
 
 #[test]
-fn r17_streamed_reencoding_is_the_in_memory_one_alone() {
+fn r13_streamed_reencoding_is_the_in_memory_one_alone() {
     let dir = tempfile::tempdir().unwrap();
     for (head, body) in unsafe_bodies(6_000) {
         for eol in BOTH_EOLS {
@@ -717,7 +717,7 @@ fn r17_streamed_reencoding_is_the_in_memory_one_alone() {
 
 /// Nothing demanded: the message comes out as it came, its unsafe bodies copied as they are.
 #[test]
-fn r17_unprotected_large_bodies_come_out_as_they_are() {
+fn r13_unprotected_large_bodies_come_out_as_they_are() {
     for eol in BOTH_EOLS {
         let msg = nested_message(6_000, eol);
         let o = Ximf::new()
@@ -731,7 +731,7 @@ fn r17_unprotected_large_bodies_come_out_as_they_are() {
 }
 
 #[test]
-fn r17_protect_of_a_64_mib_8bit_text_in_bounded_memory() {
+fn r13_protect_of_a_64_mib_8bit_text_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let w = dir.path();
     let (big, small) = {

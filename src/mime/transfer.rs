@@ -815,7 +815,7 @@ mod tests {
         assert!(!o.found());
     }
 
-    /// The whole-body functions as they were before they became incremental (issue 17): the
+    /// The whole-body functions as they were before they became incremental (issue 13): the
     /// incremental ones must give their bytes, however the body is cut.
     mod reference {
         pub fn quoted_printable(body: &[u8]) -> Vec<u8> {

@@ -18,7 +18,7 @@
 //! between line-ending conventions ([`crate::message::eol`]) act on it alone as they act on
 //! it in place: it starts a line and ends one, and holds no CR of its own to pair.
 //!
-//! A body that is not 7-bit safe (issue 17) is a hole too, one that every 7-bit decision
+//! A body that is not 7-bit safe (issue 13) is a hole too, one that every 7-bit decision
 //! counts as unsafe: a range holding it is not safe in the whole message either, since the
 //! body starts a line and its lines stay lines there. Before protecting, the message is
 //! brought to 7 bit by the walk the protecting code uses ([`transfer::to_seven_bit_with`],
