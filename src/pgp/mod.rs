@@ -34,6 +34,7 @@ pub(crate) mod armor;
 mod encrypt;
 pub(crate) mod keys;
 mod policy;
+mod seipd;
 mod sign;
 pub(crate) mod stream_open;
 mod verify;
