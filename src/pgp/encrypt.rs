@@ -6,8 +6,11 @@ use openpgp::Cert;
 use openpgp::cert::Preferences as _;
 use openpgp::cert::amalgamation::ValidAmalgamation as _;
 use openpgp::crypto::SessionKey;
+use openpgp::packet::Packet;
+use openpgp::packet::one_pass_sig::OnePassSig3;
+use openpgp::serialize::Marshal as _;
 use openpgp::serialize::stream::{Encryptor, LiteralWriter, Message, Signer};
-use openpgp::types::{Features, HashAlgorithm, SymmetricAlgorithm, Timestamp};
+use openpgp::types::{Features, HashAlgorithm, SignatureType, SymmetricAlgorithm, Timestamp};
 use sequoia_openpgp as openpgp;
 
 use super::agent::{self, SigningKey};
@@ -119,7 +122,7 @@ pub(crate) fn encrypt_bytes(
                 .build()
                 .map_err(crypto("encryption failed"))?;
             let m = match keypair {
-                Some(kp) => sign_on(m, kp, t).map_err(failed("signing failed"))?,
+                Some(kp) => sign_on(m, kp, t, false).map_err(failed("signing failed"))?,
                 None => m,
             };
             let mut w = LiteralWriter::new(m)
@@ -142,9 +145,37 @@ pub(crate) fn encrypt_bytes(
                 seipd::Seipd1::new(&mut armor, algo, &sk).map_err(crypto("encryption failed"))?;
             match keypair {
                 // RFC 3156 §6.2: one-pass signature, literal data and signature, all inside
-                // the encryption; Sequoia's Signer and LiteralWriter over our SEIPD packet.
+                // the encryption. The one-pass signature packet is what Sequoia's Signer
+                // writes for a v4 key; the signature is Sequoia's too, made over the same
+                // literal content by a Signer in detached mode (the same signature: type
+                // binary, over the data alone). Not Sequoia's LiteralWriter under its Signer:
+                // its packet framing holds 4 MiB (see super::seipd).
+                Some(kp) if kp.public().version() == 4 => {
+                    let key = kp.public();
+                    let mut ops = OnePassSig3::new(SignatureType::Binary);
+                    ops.set_pk_algo(key.pk_algo());
+                    ops.set_hash_algo(HashAlgorithm::SHA256);
+                    ops.set_issuer(key.keyid());
+                    ops.set_last(true);
+                    Packet::from(ops)
+                        .serialize(&mut seipd)
+                        .map_err(crypto("signing failed"))?;
+                    let mut signature = Vec::new();
+                    let mut signer = sign_on(Message::new(&mut signature), kp, t, true)
+                        .map_err(failed("signing failed"))?;
+                    let mut w = seipd::Literal::new(&mut seipd, date)?;
+                    content.feed(plain, &mut |c| {
+                        signer.write_all(c)?;
+                        Ok(w.write_all(c)?)
+                    })?;
+                    w.finish()?;
+                    signer.finalize().map_err(failed("signing failed"))?;
+                    seipd.write_all(&signature)?;
+                }
+                // Other keys (v6: its one-pass signature carries the signature's salt):
+                // Sequoia's Signer and LiteralWriter over our SEIPD packet.
                 Some(kp) => {
-                    let m = sign_on(Message::new(&mut seipd), kp, t)
+                    let m = sign_on(Message::new(&mut seipd), kp, t, false)
                         .map_err(failed("signing failed"))?;
                     let mut w = LiteralWriter::new(m)
                         .date(t)
@@ -170,16 +201,17 @@ pub(crate) fn encrypt_bytes(
     }
 }
 
-/// Sequoia's Signer over `m`: SHA-256, signed at `t`.
+/// Sequoia's Signer over `m`: SHA-256, signed at `t`; `detached`: the signature alone is
+/// written to `m`, not the data.
 fn sign_on<'a>(
     m: Message<'a>,
     kp: Box<dyn openpgp::crypto::Signer + Send + Sync>,
     t: std::time::SystemTime,
+    detached: bool,
 ) -> openpgp::Result<Message<'a>> {
-    Signer::new(m, kp)?
-        .hash_algo(HashAlgorithm::SHA256)?
-        .creation_time(t)
-        .build()
+    let s = Signer::new(m, kp)?;
+    let s = if detached { s.detached() } else { s };
+    s.hash_algo(HashAlgorithm::SHA256)?.creation_time(t).build()
 }
 
 /// Wraps an armored OpenPGP message (whose bytes `content` reads) into a `multipart/encrypted`

@@ -277,7 +277,7 @@ fn protect_pgp(
         let mut o = pgp::EncryptOptions::new(now);
         o.header_protection = d.header_protection;
         if let Some(s) = signer {
-            o = o.signed_by(s, false);
+            o = o.signed_by(s, d.pgp_combined);
         }
         return pgp::encrypt_with(message.bytes(), &keys.pgp_recipients, &o, content);
     }
