@@ -1,7 +1,8 @@
 //! Strict ASCII armor (RFC 9580 §6.2) decoding, and an OpenPGP packet framing check, both
 //! written so that no input makes them panic, and both fed in pieces of any size in bounded
 //! memory ([`Dearmor`], [`Framing`]) so that a message is checked as it streams
-//! (crate::pgp::stream_open); [`dearmor`] feeds a whole buffer at once.
+//! (crate::pgp::stream_open); [`dearmor`] feeds a whole buffer at once. And the armor
+//! writer [`Armor`], which encryption writes through.
 //!
 //! Why not Sequoia's armor reader: on a character outside the base64 alphabet (one `*` in the
 //! middle of a PGP/MIME part) it hands the packet parser the octets decoded so far as if the
@@ -390,6 +391,151 @@ impl Dearmor {
         }
     }
 }
+
+/// The longest line of base64 [`Armor`] writes, as Sequoia's armor writer (and gpg) do.
+const ARMOR_LINE: usize = 64;
+
+/// Encoded output gathered before it is written on: whole lines, a few KiB.
+const ARMOR_OUT: usize = 64 * (ARMOR_LINE + 2);
+
+/// An ASCII armor writer (RFC 9580 §6.2) for a message (`PGP MESSAGE`) that takes writes of any
+/// size in a fixed few KiB. Why not Sequoia's (`armor::Writer`, under `Armorer`): it encodes
+/// each write whole into a scratch buffer that grows to the write, and the partial-body filter
+/// below it writes 4 MiB at a time, so a large message cost some 10 MiB of scratch.
+///
+/// The output is Sequoia's, byte for byte, but for the line ends: the BEGIN line, no armor
+/// header, a blank line, base64 in lines of 64 characters, the `=XXXX` CRC-24 line (left out
+/// under the RFC 9580 profile, as Sequoia leaves it out when the message is SEIPD v2 or signed
+/// by v6 keys only), the END line, every line ending in CRLF (RFC 3156 §3: the armored message
+/// is a MIME body, canonical CRLF). Nothing written, nothing out.
+pub(crate) struct Armor<W: std::io::Write> {
+    sink: W,
+    /// The CRC-24 of what was written so far, or `None`: no checksum line.
+    sum: Option<u32>,
+    /// Up to two octets waiting for a third.
+    stash: [u8; 3],
+    stashed: usize,
+    /// Characters on the current line.
+    column: usize,
+    out: Vec<u8>,
+    begun: bool,
+}
+
+impl<W: std::io::Write> Armor<W> {
+    /// Armors what is written into `sink`; `crc`: with the checksum line (RFC 4880 profile).
+    pub(crate) fn new(sink: W, crc: bool) -> Self {
+        Armor {
+            sink,
+            sum: crc.then_some(CRC24_INIT),
+            stash: [0; 3],
+            stashed: 0,
+            column: 0,
+            out: Vec::with_capacity(ARMOR_OUT),
+            begun: false,
+        }
+    }
+
+    /// Writes the last octets, the checksum and the END line; returns the sink.
+    pub(crate) fn finish(mut self) -> std::io::Result<W> {
+        if !self.begun {
+            return Ok(self.sink);
+        }
+        if self.stashed > 0 {
+            let n = self.stashed;
+            let at = self.out.len();
+            self.out.resize(at + 4, 0);
+            B64_OUT
+                .encode_slice(&self.stash[..n], &mut self.out[at..])
+                .map_err(std::io::Error::other)?;
+            self.column += 4;
+        }
+        if self.column > 0 {
+            self.out.extend_from_slice(b"\r\n");
+        }
+        if let Some(sum) = self.sum {
+            self.out.push(b'=');
+            let at = self.out.len();
+            self.out.resize(at + 4, 0);
+            B64_OUT
+                .encode_slice(&sum.to_be_bytes()[1..], &mut self.out[at..])
+                .map_err(std::io::Error::other)?;
+            self.out.extend_from_slice(b"\r\n");
+        }
+        self.out.extend_from_slice(b"-----END PGP MESSAGE-----\r\n");
+        self.sink.write_all(&self.out)?;
+        self.out.clear();
+        Ok(self.sink)
+    }
+
+    /// Encodes whole triples of `data` (a multiple of 3 octets) onto the current line and the
+    /// ones after it.
+    fn encode(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            let take = ((ARMOR_LINE - self.column) / 4 * 3).min(data.len());
+            let (now, rest) = data.split_at(take);
+            data = rest;
+            let at = self.out.len();
+            self.out.resize(at + take / 3 * 4, 0);
+            B64_OUT
+                .encode_slice(now, &mut self.out[at..])
+                .map_err(std::io::Error::other)?;
+            self.column += take / 3 * 4;
+            if self.column == ARMOR_LINE {
+                self.out.extend_from_slice(b"\r\n");
+                self.column = 0;
+                if self.out.len() + ARMOR_LINE + 2 > ARMOR_OUT {
+                    self.sink.write_all(&self.out)?;
+                    self.out.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Armor<W> {
+    fn write(&mut self, mut data: &[u8]) -> std::io::Result<usize> {
+        let len = data.len();
+        if len == 0 {
+            return Ok(0);
+        }
+        if !self.begun {
+            self.begun = true;
+            self.out
+                .extend_from_slice(b"-----BEGIN PGP MESSAGE-----\r\n\r\n");
+        }
+        if let Some(sum) = self.sum.as_mut() {
+            *sum = crc24_update(*sum, data);
+        }
+        if self.stashed > 0 {
+            let n = (3 - self.stashed).min(data.len());
+            self.stash[self.stashed..self.stashed + n].copy_from_slice(&data[..n]);
+            self.stashed += n;
+            data = &data[n..];
+            if self.stashed < 3 {
+                return Ok(len);
+            }
+            let triple = self.stash;
+            self.stashed = 0;
+            self.encode(&triple)?;
+        }
+        let whole = data.len() / 3 * 3;
+        self.encode(&data[..whole])?;
+        let rest = &data[whole..];
+        self.stash[..rest.len()].copy_from_slice(rest);
+        self.stashed = rest.len();
+        Ok(len)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sink.write_all(&self.out)?;
+        self.out.clear();
+        self.sink.flush()
+    }
+}
+
+/// Base64 as armor writes it: the standard alphabet, padded.
+const B64_OUT: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The smallest SEIPD v1 ciphertext Sequoia can start decrypting without panicking: the largest
 /// block size (16), the two quick-check octets, and the MDC packet (22 octets) it keeps in
@@ -1317,5 +1463,79 @@ mod tests {
                 assert_eq!(whole, cut, "{case:?} in pieces of {size}");
             }
         }
+    }
+
+    /// What Sequoia's `Armorer` writes for `data` (its armor writer, no header), CRLF.
+    fn sequoia_armor(data: &[u8], crc: bool) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new(), Kind::Message).unwrap();
+        if !crc {
+            w.set_profile(openpgp::Profile::RFC9580).unwrap();
+        }
+        w.write_all(data).unwrap();
+        let out = w.finalize().unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .replace('\n', "\r\n")
+            .into_bytes()
+    }
+
+    /// [`Armor`] of `data` written in pieces of `size` octets.
+    fn armor_in_pieces(data: &[u8], size: usize, crc: bool) -> Vec<u8> {
+        let mut a = Armor::new(Vec::new(), crc);
+        for piece in data.chunks(size.max(1)) {
+            a.write_all(piece).unwrap();
+        }
+        a.finish().unwrap()
+    }
+
+    #[test]
+    fn armor_writes_what_sequoia_writes_for_every_length_and_split() {
+        let data: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        // Around the 48-octet line and the 3-octet group, and longer than a buffer.
+        let mut lengths: Vec<usize> = (1..=100).collect();
+        lengths.extend([143, 144, 145, 191, 192, 193, 1000, 1999, 2000]);
+        for len in lengths {
+            let data = &data[..len];
+            for crc in [true, false] {
+                let want = sequoia_armor(data, crc);
+                for size in [1, 2, 3, 4, 5, 7, 47, 48, 49, 100, len] {
+                    let got = armor_in_pieces(data, size, crc);
+                    assert!(got == want, "{len} octets in pieces of {size}, crc {crc}");
+                }
+                // Our strict reader and Sequoia's read it back.
+                assert_eq!(dearmor(&want).unwrap(), data, "{len}");
+                let mut r = openpgp::armor::Reader::from_bytes(
+                    &want,
+                    openpgp::armor::ReaderMode::Tolerant(Some(Kind::Message)),
+                );
+                let mut back = Vec::new();
+                r.read_to_end(&mut back).unwrap();
+                assert_eq!(back, data, "{len}");
+            }
+        }
+        // Nothing written, nothing out (as Sequoia's writer).
+        assert!(Armor::new(Vec::new(), true).finish().unwrap().is_empty());
+        assert!(sequoia_armor(b"", true).is_empty());
+    }
+
+    #[test]
+    fn armor_of_a_large_write_is_the_same_in_any_pieces() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 131 % 251) as u8).collect();
+        let want = sequoia_armor(&data, true);
+        for size in [1 << 20, 65_536, 4095, 3] {
+            assert!(armor_in_pieces(&data, size, true) == want, "{size}");
+        }
+        let mut d = Dearmor::new();
+        let mut out = Vec::new();
+        d.feed(&want, &mut out).unwrap();
+        d.finish(&mut out).unwrap();
+        assert!(out == data);
+        // Every line is at most 64 characters and ends in CRLF.
+        let text = std::str::from_utf8(&want).unwrap();
+        assert!(text.ends_with("-----END PGP MESSAGE-----\r\n"));
+        assert!(
+            text.split("\r\n")
+                .all(|l| l.len() <= 64 && !l.contains('\n'))
+        );
     }
 }

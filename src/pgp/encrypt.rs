@@ -1,13 +1,21 @@
 //! RFC 3156 §4 `multipart/encrypted`; sign-then-encrypt nested (§6.1) or combined (§6.2).
 
-use std::io::Write as _;
+use std::io::Write;
 
 use openpgp::Cert;
-use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
-use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
+use openpgp::cert::Preferences as _;
+use openpgp::cert::amalgamation::ValidAmalgamation as _;
+use openpgp::crypto::SessionKey;
+use openpgp::packet::Packet;
+use openpgp::packet::one_pass_sig::OnePassSig3;
+use openpgp::serialize::Marshal as _;
+use openpgp::serialize::stream::{Encryptor, LiteralWriter, Message, Signer};
+use openpgp::types::{Features, HashAlgorithm, SignatureType, SymmetricAlgorithm, Timestamp};
 use sequoia_openpgp as openpgp;
 
 use super::agent::{self, SigningKey};
+use super::armor::Armor;
+use super::seipd;
 use super::sign::{Hp, assemble, multipart_signed, prepare};
 use super::{crypto, keys, policy, system_time};
 use crate::message::eol::{Eol, to_crlf};
@@ -59,6 +67,10 @@ impl EncryptOptions {
 /// Encrypts `plain` (a MIME entity, whose bytes `content` reads) to `recipients`, signing it
 /// too when `signer` is given. Returns the armored OpenPGP message (CRLF), or, when `content`
 /// has a spool for it, what stands for it there.
+///
+/// SEIPD v1 (every recipient but those whose certificates all advertise SEIPD v2) is framed by
+/// [`super::seipd`] and armored by [`Armor`], each in a fixed few KiB whatever the size of the
+/// message; SEIPD v2 is left to Sequoia's `Encryptor`, under the same armor.
 pub(crate) fn encrypt_bytes(
     (plain, content): (&[u8], &dyn Content),
     recipients: &[Cert],
@@ -86,73 +98,120 @@ pub(crate) fn encrypt_bytes(
             None => crypto(what)(e),
         }
     };
+    let features: Vec<Features> = keys
+        .iter()
+        .map(|ka| ka.valid_cert().features().unwrap_or_else(Features::empty))
+        .collect();
+    let v2 = seipd::seipd_v2(&features);
+    // Sequoia's armor leaves the checksum out under the RFC 9580 profile, which its Encryptor
+    // sets for SEIPD v2 and its Signer for signers that are all v6 keys.
+    let crc = !(v2 || keypair.as_ref().is_some_and(|kp| kp.public().version() > 4));
+    let date = Timestamp::try_from(t).map_err(crypto("encryption failed"))?;
+    let algo = SymmetricAlgorithm::AES256;
     let mut out = Vec::new();
     let mut spool = content.spool()?;
     {
-        let sink: Box<dyn std::io::Write + Send + Sync + '_> = match spool.as_mut() {
-            Some(s) => Box::new(CrlfWriter { w: s, cr: false }),
+        let sink: Box<dyn Write + Send + Sync + '_> = match spool.as_mut() {
+            Some(s) => Box::new(s),
             None => Box::new(&mut out),
         };
-        let m = Message::new(sink);
-        let m = Armorer::new(m)
-            .build()
-            .map_err(crypto("encryption failed"))?;
-        let m = Encryptor::for_recipients(m, keys)
-            .symmetric_algo(SymmetricAlgorithm::AES256)
-            .build()
-            .map_err(crypto("encryption failed"))?;
-        let m = match keypair {
-            Some(kp) => Signer::new(m, kp)
-                .map_err(failed("signing failed"))?
-                .hash_algo(HashAlgorithm::SHA256)
-                .map_err(failed("signing failed"))?
-                .creation_time(t)
+        let mut armor = Armor::new(sink, crc);
+        if v2 {
+            let m = Encryptor::for_recipients(Message::new(&mut armor), keys)
+                .symmetric_algo(algo)
                 .build()
-                .map_err(failed("signing failed"))?,
-            None => m,
-        };
-        let mut w = LiteralWriter::new(m)
-            .date(t)
-            .map_err(crypto("encryption failed"))?
-            .build()
-            .map_err(crypto("encryption failed"))?;
-        content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
-        w.finalize().map_err(failed("encryption failed"))?;
+                .map_err(crypto("encryption failed"))?;
+            let m = match keypair {
+                Some(kp) => sign_on(m, kp, t, false).map_err(failed("signing failed"))?,
+                None => m,
+            };
+            let mut w = LiteralWriter::new(m)
+                .date(t)
+                .map_err(crypto("encryption failed"))?
+                .build()
+                .map_err(crypto("encryption failed"))?;
+            content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
+            w.finalize().map_err(failed("encryption failed"))?;
+        } else {
+            let sk = SessionKey::new(algo.key_size().map_err(crypto("encryption failed"))?)
+                .map_err(crypto("encryption failed"))?;
+            let recipient_keys: Vec<_> = keys
+                .iter()
+                .map(|ka| ka.key().role_as_unspecified())
+                .collect();
+            seipd::write_pkesks(&mut armor, algo, &sk, &recipient_keys)
+                .map_err(crypto("encryption failed"))?;
+            let mut seipd =
+                seipd::Seipd1::new(&mut armor, algo, &sk).map_err(crypto("encryption failed"))?;
+            match keypair {
+                // RFC 3156 §6.2: one-pass signature, literal data and signature, all inside
+                // the encryption. The one-pass signature packet is what Sequoia's Signer
+                // writes for a v4 key; the signature is Sequoia's too, made over the same
+                // literal content by a Signer in detached mode (the same signature: type
+                // binary, over the data alone). Not Sequoia's LiteralWriter under its Signer:
+                // its packet framing holds 4 MiB (see super::seipd).
+                Some(kp) if kp.public().version() == 4 => {
+                    let key = kp.public();
+                    let mut ops = OnePassSig3::new(SignatureType::Binary);
+                    ops.set_pk_algo(key.pk_algo());
+                    ops.set_hash_algo(HashAlgorithm::SHA256);
+                    ops.set_issuer(key.keyid());
+                    ops.set_last(true);
+                    Packet::from(ops)
+                        .serialize(&mut seipd)
+                        .map_err(crypto("signing failed"))?;
+                    let mut signature = Vec::new();
+                    let mut signer = sign_on(Message::new(&mut signature), kp, t, true)
+                        .map_err(failed("signing failed"))?;
+                    let mut w = seipd::Literal::new(&mut seipd, date)?;
+                    content.feed(plain, &mut |c| {
+                        signer.write_all(c)?;
+                        Ok(w.write_all(c)?)
+                    })?;
+                    w.finish()?;
+                    signer.finalize().map_err(failed("signing failed"))?;
+                    seipd.write_all(&signature)?;
+                }
+                // Other keys (v6: its one-pass signature carries the signature's salt):
+                // Sequoia's Signer and LiteralWriter over our SEIPD packet.
+                Some(kp) => {
+                    let m = sign_on(Message::new(&mut seipd), kp, t, false)
+                        .map_err(failed("signing failed"))?;
+                    let mut w = LiteralWriter::new(m)
+                        .date(t)
+                        .map_err(crypto("encryption failed"))?
+                        .build()
+                        .map_err(crypto("encryption failed"))?;
+                    content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
+                    w.finalize().map_err(failed("encryption failed"))?;
+                }
+                None => {
+                    let mut w = seipd::Literal::new(&mut seipd, date)?;
+                    content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
+                    w.finish()?;
+                }
+            }
+            seipd.finish().map_err(crypto("encryption failed"))?;
+        }
+        armor.finish()?;
     }
     match spool {
         Some(s) => content.place(s),
-        None => Ok(to_crlf(&out).into_owned()),
+        None => Ok(out),
     }
 }
 
-/// Writes through with every bare LF turned into CRLF, as [`to_crlf`] does to the whole.
-struct CrlfWriter<'w, W> {
-    w: &'w mut W,
-    /// The last byte written was a CR.
-    cr: bool,
-}
-
-impl<W: std::io::Write> std::io::Write for CrlfWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut pending = 0;
-        for i in memchr::memchr_iter(b'\n', buf) {
-            let after_cr = if i == 0 { self.cr } else { buf[i - 1] == b'\r' };
-            if !after_cr {
-                self.w.write_all(&buf[pending..i])?;
-                self.w.write_all(b"\r")?;
-                pending = i;
-            }
-        }
-        self.w.write_all(&buf[pending..])?;
-        if let Some(&last) = buf.last() {
-            self.cr = last == b'\r';
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.w.flush()
-    }
+/// Sequoia's Signer over `m`: SHA-256, signed at `t`; `detached`: the signature alone is
+/// written to `m`, not the data.
+fn sign_on<'a>(
+    m: Message<'a>,
+    kp: Box<dyn openpgp::crypto::Signer + Send + Sync>,
+    t: std::time::SystemTime,
+    detached: bool,
+) -> openpgp::Result<Message<'a>> {
+    let s = Signer::new(m, kp)?;
+    let s = if detached { s.detached() } else { s };
+    s.hash_algo(HashAlgorithm::SHA256)?.creation_time(t).build()
 }
 
 /// Wraps an armored OpenPGP message (whose bytes `content` reads) into a `multipart/encrypted`

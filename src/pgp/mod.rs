@@ -13,6 +13,10 @@
 //!   its plaintext written out as it is decrypted, in bounded memory (issue 13); `open` is it
 //!   over memory.
 //!
+//! - `seipd`, `armor::Armor`: encryption's packets (PKESK, SEIPD v1, literal data) and ASCII
+//!   armor written by ximf in pieces of 64 KiB around Sequoia's cryptography, so that a message
+//!   of any size is encrypted in bounded memory (Sequoia's own framing holds 4 MiB per packet).
+//!
 //! - [`Agent`], [`SigningKey::Agent`]: signing and decryption with secret keys that stay in
 //!   gpg-agent (the library is given the agent's socket; it never reads `$GNUPGHOME`).
 //!
@@ -34,6 +38,7 @@ pub(crate) mod armor;
 mod encrypt;
 pub(crate) mod keys;
 mod policy;
+mod seipd;
 mod sign;
 pub(crate) mod stream_open;
 mod verify;

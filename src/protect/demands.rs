@@ -37,6 +37,9 @@ pub struct Demands {
     pub secure_headers: Vec<String>,
     /// ESS security label (S/MIME).
     pub label: Option<EssLabel>,
+    /// OpenPGP signing with encryption in one OpenPGP message (RFC 3156 §6.2) instead of an
+    /// encrypted `multipart/signed` (§6.1, the default).
+    pub pgp_combined: bool,
     /// Where the demands come from, for messages.
     pub origin: String,
 }
@@ -55,6 +58,7 @@ impl Default for Demands {
             header_protection: true,
             secure_headers: Vec::new(),
             label: None,
+            pgp_combined: false,
             origin: "the command line".into(),
         }
     }

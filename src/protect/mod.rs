@@ -314,7 +314,7 @@ fn protect_pgp(
         let mut o = pgp::EncryptOptions::new(now);
         o.header_protection = d.header_protection;
         if let Some(s) = signer {
-            o = o.signed_by(s, false);
+            o = o.signed_by(s, d.pgp_combined);
         }
         let out = pgp::encrypt_with(&bytes, &keys.pgp_recipients, &o, content)?;
         return Ok(back(out, eol));
