@@ -7,6 +7,7 @@
 //! exactly the bytes that were sent (style.md §2) and a large body is never copied. S/MIME,
 //! OpenPGP and the secure-message engine ([`crate::secure`]) all read MIME through here.
 
+pub mod coders;
 mod content_type;
 pub mod multipart;
 pub mod transfer;
