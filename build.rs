@@ -25,12 +25,18 @@ fn main() {
         return;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let Ok(out) = Command::new(cc).arg("-print-file-name=libgcc_eh.a").output() else {
+    let Ok(out) = Command::new(cc)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+    else {
         return;
     };
     // A compiler that does not have the file prints the bare name back.
     let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let Some(dir) = path.parent().filter(|_| path.is_absolute() && path.is_file()) else {
+    let Some(dir) = path
+        .parent()
+        .filter(|_| path.is_absolute() && path.is_file())
+    else {
         return;
     };
     println!("cargo:rustc-link-search=native={}", dir.display());

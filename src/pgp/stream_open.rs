@@ -24,14 +24,16 @@ use crate::secure::outcome::Signer;
 /// Octets read from the input at a time.
 const READ_SIZE: usize = 64 * 1024;
 
-/// Plaintext copied to the output at a time.
-const COPY_SIZE: usize = 64 * 1024;
+/// Plaintext copied to the output at a time (the spool buffers its writes). Small, like the
+/// hold-back: Sequoia's readers below size their buffers to what is asked of them, and these
+/// two cut the heap of a large decrypt from 2.0 to 1.6 MiB.
+const COPY_SIZE: usize = 16 * 1024;
 
 /// Plaintext Sequoia holds back before handing any out. Its default (25 MiB) is there to
 /// check signatures before the data is released; we need no such wait, because our caller
 /// spools the output and judges nothing before `open_stream` returns (the spool is dropped on
 /// any error), so the hold-back is only memory.
-const HOLD_BACK: usize = 64 * 1024;
+const HOLD_BACK: usize = 16 * 1024;
 
 /// What a streamed open learned; the plaintext itself went to `out`.
 #[derive(Debug)]
