@@ -3,7 +3,8 @@
 # messages against the floor (`openssl dgst -sha256` of the same file: read plus hash) and the
 # peers (openssl cms -verify; gpg and sq on the detached part), timed in the same run with
 # hyperfine; then the peak RSS (GNU time) of ximf for 64 and 512 MiB, from the file and from a
-# pipe, beside the peers'. Run: benches/stream.sh [RUNS]. Needs about 3 GiB in $TMPDIR.
+# pipe, beside the peers'. Then decrypt and protect (see below), and protect --sign of a 64 MiB
+# 8-bit text part that is re-encoded as it is read. Run: benches/stream.sh [RUNS]. Needs about 3 GiB in $TMPDIR.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
@@ -184,3 +185,36 @@ for size in 64 512; do
   rm -f "$w/$n"* "$w/out.eml"
 done
 
+
+# A body that must be re-encoded (issue 13): a 64 MiB 8-bit UTF-8 text part, which signing
+# brings to quoted-printable as it is read from the input, never held whole.
+python3 - "$w/8bit.eml" $((64 << 20)) <<'PY'
+import sys
+path, size = sys.argv[1], int(sys.argv[2])
+line = "Grüße aus Köln, 0123456789 — la même chose, trailing blank \r\n".encode()
+with open(path, "wb") as f:
+    f.write(b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
+            b"--m\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: 8bit\r\n\r\n")
+    block = line * 1024
+    n = 0
+    while n < size:
+        f.write(block)
+        n += len(block)
+    f.write(b"\r\n--m--\r\n")
+PY
+hyperfine -N --style none --warmup 1 --runs 3 --export-json "$w/r.json" \
+  -n ximf-sign-smime-8bit "$(ps_ --sign) -o $w/out.eml $w/8bit.eml" \
+  -n ximf-sign-pgp-8bit "$(pp --sign) -o $w/out.eml $w/8bit.eml" > /dev/null 2>&1
+echo "64 MiB 8-bit text re-encoded as it is read (protect --sign), mean of 3 runs, peak RSS from the file"
+python3 - "$w/r.json" <<'PY' > "$w/r.txt"
+import json, sys
+for x in json.load(open(sys.argv[1]))["results"]:
+    print(x["command"], f"{x['mean'] * 1000:.1f}")
+PY
+while read -r name ms; do
+  case $name in *smime*) cmd=$(ps_ --sign) ;; *) cmd=$(pp --sign) ;; esac
+  printf '  %-22s %8s ms   RSS %s MiB\n' "$name" "$ms" "$(mib "$(rss $cmd -o "$w/out.eml" "$w/8bit.eml")")"
+done < "$w/r.txt"
+rm -f "$w/8bit.eml" "$w/out.eml"

@@ -682,6 +682,82 @@ fn streamed_is_whole(msg: &[u8], what: &str, flag_sets: &[&[&str]]) -> Vec<(Mech
     signed
 }
 
+/// A part the walk reads otherwise than the skeleton: a message/rfc822 whose header starts with
+/// an mbox `From ` line, and a digest part without Content-Type doing the same. The skeleton
+/// leaves its safe inner body out; the walk sees one text leaf with a `From ` line, which must
+/// be re-encoded with the body it stands for, not with the token's text (found in review).
+#[test]
+fn r13_a_from_line_inside_a_nested_message_is_re_encoded_with_its_body() {
+    let body = "a=b and more\r\n".repeat(200);
+    for (ct, part_head) in [
+        ("multipart/mixed", "Content-Type: message/rfc822\r\n\r\n"),
+        ("multipart/digest", "\r\n"),
+    ] {
+        let msg = format!(
+            "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: t\r\n\
+             Date: Sun, 29 Nov 2026 00:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+             Content-Type: {ct}; boundary=BB\r\n\r\n--BB\r\n{part_head}\
+             From someone\r\nContent-Type: application/octet-stream\r\n\r\n{body}\r\n--BB--\r\n"
+        );
+        for (_, signed) in streamed_is_whole(msg.as_bytes(), ct, &FLAGS) {
+            assert!(
+                pgp::find(&signed, b"a=3Db").is_some(),
+                "{ct}: not re-encoded"
+            );
+        }
+    }
+}
+
+/// A body read in (7-bit but for the CR that ends it) that holds the hole token its message
+/// would get, worked out from the skeleton as anyone can: it must stay text, never become the
+/// other body (found in review).
+#[test]
+fn r13_a_body_read_in_cannot_carry_a_hole_token() {
+    use sha2::Digest as _;
+    let head = "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: t\r\n\
+                Content-Type: multipart/mixed; boundary=BB\r\n\r\n";
+    let (p1, p2, tail) = (
+        "--BB\r\nContent-Type: application/octet-stream\r\n\r\n",
+        "\r\n--BB\r\nContent-Type: text/plain\r\n\r\n",
+        "\r\n--BB--\r\n",
+    );
+    // With every body left out (--stream-threshold 0) the skeleton is the rest.
+    let mut h = sha2::Sha256::new();
+    h.update(format!("{head}{p1}{p2}{tail}").as_bytes());
+    h.update(0u32.to_be_bytes());
+    let hex: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let token = format!("ximf-hole-{hex}-0.");
+    let msg = format!("{head}{p1}SECRET-ATTACHMENT\r\n{p2}{token}\r{tail}");
+    for flags in FLAGS {
+        for mech in [Mech::Smime, Mech::Pgp] {
+            let what = format!("{mech:?} {flags:?}");
+            let whole = ok(protect(mech, flags, None, msg.as_bytes()), &what);
+            let streamed = ok(protect(mech, flags, Some("0"), msg.as_bytes()), &what);
+            let (whole, streamed) = match flags.contains(&"--encrypt") {
+                true => (decrypt(mech, &whole), decrypt(mech, &streamed)),
+                false => (whole, streamed),
+            };
+            if mech == Mech::Smime && !flags.contains(&"--encrypt") {
+                assert!(whole == streamed, "{what}: not byte for byte");
+            }
+            for out in [&whole, &streamed] {
+                assert!(
+                    pgp::find(out, token.as_bytes()).is_some(),
+                    "{what}: token lost"
+                );
+                let secrets = out.windows(17).filter(|w| w == b"SECRET-ATTACHMENT");
+                assert!(
+                    secrets.count() <= 1,
+                    "{what}: a body stood in for the token"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn r13_streamed_reencoding_is_the_in_memory_one_nested() {
     let dir = tempfile::tempdir().unwrap();

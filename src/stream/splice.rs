@@ -118,39 +118,22 @@ impl Splice {
     /// says, which are read in), and the splice that fills the tokens in. Reads every
     /// left-out body once.
     pub fn new(source: Source, skeleton: Skeleton) -> std::io::Result<(Splice, Vec<u8>)> {
-        // The nonce comes from the content (no hidden RNG, style.md §2); it must not occur in
-        // the skeleton (a message carrying another's tokens), which the loop sees to.
-        let mut prefix = Vec::new();
-        for n in 0u32.. {
-            let mut h = openssl::sha::Sha256::new();
-            h.update(&skeleton.bytes);
-            h.update(&n.to_be_bytes());
-            let hex: String = h.finish()[..8].iter().map(|b| format!("{b:02x}")).collect();
-            prefix = format!("ximf-hole-{hex}-").into_bytes();
-            if memchr::memmem::find(&skeleton.bytes, &prefix).is_none() {
-                break;
-            }
-        }
-        let splice = Splice {
-            source,
-            prefix,
-            holes: RefCell::new(Vec::new()),
-        };
-        let mut out = Vec::with_capacity(skeleton.bytes.len() + 64 * skeleton.elisions.len());
         // The body of a message without Content-Type: its payload's charset says whether it
         // is ASCII (smime::sign::build_payload, pgp::sign::prepare).
         let untyped_body = crate::mime::Entity::message(&skeleton.bytes)
             .ok()
             .filter(|e| e.first("Content-Type").is_none())
             .map(|e| skeleton.bytes.len() - e.body().len());
+        let mut segments = Vec::with_capacity(2 * skeleton.elisions.len() + 1);
+        let mut holes = Vec::new();
         let mut pos = 0;
         for e in &skeleton.elisions {
-            out.extend_from_slice(&skeleton.bytes[pos..e.at]);
+            segments.push(Segment::Skeleton(pos..e.at));
             pos = e.at;
             let mut scan = transfer::SevenBitScan::default();
             let mut ascii = true;
             let mut sha = openssl::sha::Sha256::new();
-            splice.source.for_each_chunk(e.src.clone(), |c| {
+            source.for_each_chunk(e.src.clone(), |c| {
                 scan.update(c);
                 ascii &= c.is_ascii();
                 sha.update(c);
@@ -163,22 +146,51 @@ impl Splice {
                 false => !ascii && untyped_body == Some(e.at),
             };
             if held {
-                let at = out.len();
                 let n = usize::try_from(e.src.end - e.src.start)
                     .map_err(|_| std::io::Error::other("range too large"))?;
-                out.resize(at + n, 0);
-                splice.source.read_at(e.src.start, &mut out[at..])?;
+                let mut body = vec![0; n];
+                source.read_at(e.src.start, &mut body)?;
+                segments.push(Segment::Held(body));
                 continue;
             }
-            out.extend_from_slice(&splice.token(splice.holes.borrow().len()));
-            splice.holes.borrow_mut().push(Hole::Source {
+            segments.push(Segment::Hole(holes.len()));
+            holes.push(Hole::Source {
                 range: e.src.clone(),
                 digest: sha.finish(),
                 safe,
             });
         }
-        out.extend_from_slice(&skeleton.bytes[pos..]);
-        Ok((splice, out))
+        segments.push(Segment::Skeleton(pos..skeleton.bytes.len()));
+        // The nonce comes from the content (no hidden RNG, style.md §2). Its prefix must occur
+        // in the bytes to protect at the tokens only: not in the skeleton (a message carrying
+        // another's tokens), and not in a body read in (whose nonce its writer could work out
+        // from the skeleton, and so have it stand for another body).
+        for n in 0u32.. {
+            let mut h = openssl::sha::Sha256::new();
+            h.update(&skeleton.bytes);
+            h.update(&n.to_be_bytes());
+            let hex: String = h.finish()[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let prefix = format!("ximf-hole-{hex}-").into_bytes();
+            let mut out = Vec::with_capacity(skeleton.bytes.len() + 64 * holes.len());
+            for s in &segments {
+                match s {
+                    Segment::Skeleton(r) => out.extend_from_slice(&skeleton.bytes[r.clone()]),
+                    Segment::Held(body) => out.extend_from_slice(body),
+                    Segment::Hole(i) => out.extend_from_slice(&token(&prefix, *i)),
+                }
+            }
+            // A token holds the prefix once, and no occurrence can overlap one (`x` is not a
+            // hex digit): as many occurrences as holes means none but the tokens.
+            if memchr::memmem::find_iter(&out, &prefix).count() == holes.len() {
+                let splice = Splice {
+                    source,
+                    prefix,
+                    holes: RefCell::new(holes),
+                };
+                return Ok((splice, out));
+            }
+        }
+        Err(std::io::Error::other("no hole token fits the message"))
     }
 
     /// The number of bodies left in the source (and of spools).
@@ -195,9 +207,7 @@ impl Splice {
     }
 
     fn token(&self, i: usize) -> Vec<u8> {
-        let mut t = self.prefix.clone();
-        t.extend_from_slice(format!("{i}.").as_bytes());
-        t
+        token(&self.prefix, i)
     }
 
     /// `data` cut at its tokens: literal stretches and hole indexes, in order.
@@ -325,7 +335,11 @@ impl Content for Splice {
     }
 
     fn seven_bit(&self, message: &[u8]) -> Result<Option<Vec<u8>>> {
-        if self.unsafe_holes() == 0 {
+        // Any token in a body the walk re-encodes must be read through (`Leaves`), not copied
+        // as the token's text: an unsafe hole is one, and so is a safe one inside a body the
+        // walk reads otherwise than the skeleton did (a message/rfc822 whose header starts
+        // with a `From ` line is one leaf to the walk).
+        if self.holes() == 0 {
             return Ok(None);
         }
         let raw = crate::message::eol::to_crlf(message);
@@ -544,6 +558,21 @@ impl<'w> EolWriter<'w> {
 
 /// Safe in the strictest sense: [`transfer::seven_bit_safe`], and no CR ending the body (one
 /// elsewhere fails that rule already): every CR pairs with an LF of the body's own.
+/// What the bytes to protect are made of, in order.
+enum Segment {
+    Skeleton(Range<usize>),
+    /// A left-out body read in (the two kinds the module documentation names).
+    Held(Vec<u8>),
+    Hole(usize),
+}
+
+/// Hole `i`'s token: the prefix, the index and a dot.
+fn token(prefix: &[u8], i: usize) -> Vec<u8> {
+    let mut t = prefix.to_vec();
+    t.extend_from_slice(format!("{i}.").as_bytes());
+    t
+}
+
 fn strictly_safe(scan: &transfer::SevenBitScan) -> bool {
     scan.finish() && !scan.ends_in_cr()
 }
