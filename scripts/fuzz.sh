@@ -68,7 +68,7 @@ archive() { # DIR FIRST [FILES...]
 if [ -z "$(ls -A "$corpus")" ]; then
   for f in fuzz/seeds/"$target"/*; do seed_file "$f"; done
   case "$target" in
-    message_verify)
+    message_verify | protect_both_ways)
       while read -r f; do
         seed_file "$f" "$(basename "$f" .eml).eml"
         crlf "$f" | seed "$(basename "$f" .eml).crlf.eml"
