@@ -125,11 +125,7 @@ pub(crate) fn encrypt_bytes(
                 Some(kp) => sign_on(m, kp, t, false).map_err(failed("signing failed"))?,
                 None => m,
             };
-            let mut w = LiteralWriter::new(m)
-                .date(t)
-                .map_err(crypto("encryption failed"))?
-                .build()
-                .map_err(crypto("encryption failed"))?;
+            let mut w = literal_on(m, t).map_err(crypto("encryption failed"))?;
             content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
             w.finalize().map_err(failed("encryption failed"))?;
         } else {
@@ -177,11 +173,7 @@ pub(crate) fn encrypt_bytes(
                 Some(kp) => {
                     let m = sign_on(Message::new(&mut seipd), kp, t, false)
                         .map_err(failed("signing failed"))?;
-                    let mut w = LiteralWriter::new(m)
-                        .date(t)
-                        .map_err(crypto("encryption failed"))?
-                        .build()
-                        .map_err(crypto("encryption failed"))?;
+                    let mut w = literal_on(m, t).map_err(crypto("encryption failed"))?;
                     content.feed(plain, &mut |c| Ok(w.write_all(c)?))?;
                     w.finalize().map_err(failed("encryption failed"))?;
                 }
@@ -199,6 +191,11 @@ pub(crate) fn encrypt_bytes(
         Some(s) => content.place(s),
         None => Ok(out),
     }
+}
+
+/// Sequoia's LiteralWriter over `m`: binary data, no file name, dated `t`.
+fn literal_on(m: Message<'_>, t: std::time::SystemTime) -> openpgp::Result<Message<'_>> {
+    LiteralWriter::new(m).date(t)?.build()
 }
 
 /// Sequoia's Signer over `m`: SHA-256, signed at `t`; `detached`: the signature alone is
