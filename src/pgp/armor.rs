@@ -901,7 +901,7 @@ fn crc24_bytes(mut crc: u32, data: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::io::{Read as _, Write as _};
@@ -999,10 +999,11 @@ mod tests {
         }
     }
 
-    /// Decrypts with Sequoia as ximf does, the key being bob's.
-    struct Bob(Cert);
+    /// Sequoia's decryption helper holding one secret key (bob's here; the SEIPD framing
+    /// tests use it too).
+    pub(crate) struct KeyHolder(pub(crate) Cert);
 
-    impl VerificationHelper for Bob {
+    impl VerificationHelper for KeyHolder {
         fn get_certs(&mut self, _: &[openpgp::KeyHandle]) -> openpgp::Result<Vec<Cert>> {
             Ok(Vec::new())
         }
@@ -1011,7 +1012,7 @@ mod tests {
         }
     }
 
-    impl DecryptionHelper for Bob {
+    impl DecryptionHelper for KeyHolder {
         fn decrypt(
             &mut self,
             pkesks: &[PKESK],
@@ -1040,7 +1041,7 @@ mod tests {
         let p = StandardPolicy::new();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             DecryptorBuilder::from_bytes(data)
-                .and_then(|b| b.with_policy(&p, Some(now()), Bob(bob.clone())))
+                .and_then(|b| b.with_policy(&p, Some(now()), KeyHolder(bob.clone())))
                 .and_then(|mut d| {
                     let mut out = Vec::new();
                     d.read_to_end(&mut out)?;

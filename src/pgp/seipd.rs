@@ -209,15 +209,13 @@ mod tests {
     use std::io::Read as _;
 
     use openpgp::Cert;
-    use openpgp::packet::{PKESK, SKESK};
     use openpgp::parse::Parse as _;
-    use openpgp::parse::stream::{
-        DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper,
-    };
+    use openpgp::parse::stream::DecryptorBuilder;
     use openpgp::policy::StandardPolicy;
     use openpgp::types::DataFormat;
 
     use super::*;
+    use crate::pgp::armor::tests::KeyHolder;
 
     const SIZES: [usize; 12] = [
         0,
@@ -364,44 +362,14 @@ mod tests {
         (out, at)
     }
 
-    struct Holder(Cert);
-
-    impl VerificationHelper for Holder {
-        fn get_certs(&mut self, _: &[openpgp::KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-            Ok(Vec::new())
-        }
-        fn check(&mut self, _: MessageStructure) -> openpgp::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl DecryptionHelper for Holder {
-        fn decrypt(
-            &mut self,
-            pkesks: &[PKESK],
-            _: &[SKESK],
-            sym_algo: Option<SymmetricAlgorithm>,
-            decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
-        ) -> openpgp::Result<Option<Cert>> {
-            for pkesk in pkesks {
-                for ka in self.0.keys().secret() {
-                    let mut kp = ka.key().clone().into_keypair()?;
-                    if let Some((algo, sk)) = pkesk.decrypt(&mut kp, sym_algo)
-                        && decrypt(algo, &sk)
-                    {
-                        return Ok(None);
-                    }
-                }
-            }
-            Err(openpgp::Error::InvalidOperation("no key".into()).into())
-        }
-    }
-
     /// Sequoia's decryption of `bin` with `tsk`.
     fn decrypt(bin: &[u8], tsk: &Cert) -> openpgp::Result<Vec<u8>> {
         let p = StandardPolicy::new();
-        let mut d =
-            DecryptorBuilder::from_bytes(bin)?.with_policy(&p, Some(now()), Holder(tsk.clone()))?;
+        let mut d = DecryptorBuilder::from_bytes(bin)?.with_policy(
+            &p,
+            Some(now()),
+            KeyHolder(tsk.clone()),
+        )?;
         let mut out = Vec::new();
         d.read_to_end(&mut out)?;
         Ok(out)
